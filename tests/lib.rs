@@ -1,1 +1,6 @@
+//! hapl's integration tests: one binary (see tests/README.md).
 
+mod support;
+
+mod cli;
+mod schema;

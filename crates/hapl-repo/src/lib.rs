@@ -1,1 +1,8 @@
+//! hapl's repository side: layout of rendered objects and writing trees to disk.
+//! (Reading checked-in repos, minimal diffs and git commits build on this.)
 
+pub mod layout;
+pub mod write;
+
+pub use layout::{render_tree, Tree};
+pub use write::{write_render, WriteError};

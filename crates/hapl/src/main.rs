@@ -1,1 +1,8 @@
-fn main(){}
+//! The `hapl` command line. The only crate that prints.
+
+mod cli;
+mod report;
+
+fn main() {
+    std::process::exit(cli::run());
+}

@@ -1,0 +1,342 @@
+//! What scripts can call: `platform(...)`, `p.add(...)`, and the small helpers modules use.
+
+use std::cell::RefCell;
+use std::rc::Rc;
+
+use hapl_core::quantity::{is_exact_version, parse_quantity};
+use hapl_core::{Diagnostic, Frame, Node, Origin, Platform, PlatformObject, Resource};
+use rhai::{Dynamic, Engine, EvalAltResult, Map, NativeCallContext, Position, INT};
+
+use crate::error::{hapl_error, span_of};
+
+type RhaiResult<T> = Result<T, Box<EvalAltResult>>;
+
+/// The platform a script builds. Cloning the handle shares the platform.
+#[derive(Clone)]
+pub struct PlatformHandle(pub(crate) Rc<RefCell<PlatformState>>);
+
+pub(crate) struct PlatformState {
+    pub platform: Platform,
+    /// Problems found while building (invalid objects), reported together at the end.
+    pub diagnostics: Vec<Diagnostic>,
+}
+
+/// The name of the top-level script, for call sites Rhai reports without a source.
+#[derive(Clone)]
+pub(crate) struct MainFile(pub Rc<str>);
+
+/// Where the user's script made the call that is running now: the innermost call site in a
+/// user file, with the stdlib frames between it and this native call.
+fn origin_of(ctx: &NativeCallContext, main: &str) -> Origin {
+    // (function called, call site), innermost first.
+    let mut chain: Vec<(String, hapl_core::Span)> = vec![(
+        ctx.fn_name().to_owned(),
+        span_of(ctx.call_source().unwrap_or(main), ctx.call_position()),
+    )];
+    if let Some(debugger) = ctx.debugger() {
+        for frame in debugger.call_stack().iter().rev() {
+            chain.push((
+                frame.fn_name.to_string(),
+                span_of(frame.source.as_deref().unwrap_or(main), frame.pos),
+            ));
+        }
+    }
+    let user = chain
+        .iter()
+        .position(|(_, span)| !span.is_stdlib())
+        .unwrap_or(chain.len() - 1);
+    // Frame k (< user) is a call site inside the function called at site k + 1.
+    let frames = (0..user)
+        .map(|k| Frame {
+            function: chain[k + 1].0.clone(),
+            span: chain[k].1.clone(),
+        })
+        .collect();
+    Origin {
+        site: chain[user].1.clone(),
+        frames,
+    }
+}
+
+fn main_file(ctx: &NativeCallContext) -> Rc<str> {
+    ctx.tag()
+        .and_then(|t| t.read_lock::<MainFile>().map(|m| m.0.clone()))
+        .unwrap_or_else(|| Rc::from("<script>"))
+}
+
+/// Take a string option out of an options map, or fail naming the option.
+fn take_str(opts: &mut Map, key: &str, what: &str, pos: Position) -> RhaiResult<Option<String>> {
+    match opts.remove(key) {
+        None => Ok(None),
+        Some(v) if v.is_string() => Ok(Some(v.into_string().expect("checked"))),
+        Some(v) => Err(hapl_error(
+            "invalid-argument",
+            format!("`{key}` of {what} must be a string, found {} `{v}`", v.type_name()),
+            None,
+            pos,
+        )),
+    }
+}
+
+fn no_more_keys(opts: &Map, what: &str, known: &[&str], pos: Position) -> RhaiResult<()> {
+    match opts.keys().next() {
+        None => Ok(()),
+        Some(key) => Err(hapl_error(
+            "invalid-argument",
+            format!("{what} has no option `{key}`"),
+            Some(&format!("its options are: {}", known.join(", "))),
+            pos,
+        )),
+    }
+}
+
+fn parse_node(mut node: Map, pos: Position) -> RhaiResult<Node> {
+    const KNOWN: &[&str] = &["name", "arch", "cpu", "memory"];
+    let what = "`node`";
+    let name = take_str(&mut node, "name", what, pos)?.unwrap_or_else(|| "node-1".to_owned());
+    let arch = take_str(&mut node, "arch", what, pos)?.unwrap_or_else(|| "arm64".to_owned());
+    let cpu_millis = match node.remove("cpu") {
+        None => 4000,
+        Some(v) if v.is_int() => (v.as_int().expect("checked").max(0) as u64) * 1000,
+        Some(v) => {
+            let s = v.to_string();
+            match parse_quantity(&s) {
+                Some(q) if v.is_string() && q > 0.0 => (q * 1000.0).round() as u64,
+                _ => {
+                    return Err(hapl_error(
+                        "invalid-argument",
+                        format!("`cpu` of `node` must be a core count like 4 or \"4000m\", found `{s}`"),
+                        None,
+                        pos,
+                    ))
+                }
+            }
+        }
+    };
+    let memory = take_str(&mut node, "memory", what, pos)?.unwrap_or_else(|| "8Gi".to_owned());
+    let memory_bytes = match parse_quantity(&memory) {
+        Some(q) if q > 0.0 => q as u64,
+        _ => {
+            return Err(hapl_error(
+                "invalid-argument",
+                format!("`memory` of `node` must be a quantity like \"8Gi\", found `{memory}`"),
+                None,
+                pos,
+            ))
+        }
+    };
+    no_more_keys(&node, what, KNOWN, pos)?;
+    Ok(Node {
+        name,
+        arch,
+        cpu_millis,
+        memory_bytes,
+    })
+}
+
+fn new_platform(name: &str, mut opts: Map, pos: Position) -> RhaiResult<PlatformHandle> {
+    const KNOWN: &[&str] = &["cluster", "node"];
+    if !crate::resolver::is_module_name(&name.replace('-', "_")) {
+        return Err(hapl_error(
+            "invalid-argument",
+            format!("`{name}` is not a usable platform name"),
+            Some("use lower-case letters, digits and `-`, e.g. `platform(\"home\")`"),
+            pos,
+        ));
+    }
+    let cluster = take_str(&mut opts, "cluster", "`platform`", pos)?.unwrap_or_else(|| name.to_owned());
+    let node = match opts.remove("node") {
+        None => None,
+        Some(v) => match v.try_cast::<Map>() {
+            Some(m) => Some(parse_node(m, pos)?),
+            None => {
+                return Err(hapl_error(
+                    "invalid-argument",
+                    "`node` of `platform` must be a map like #{ arch: \"arm64\", cpu: 4, memory: \"8Gi\" }".into(),
+                    None,
+                    pos,
+                ))
+            }
+        },
+    };
+    no_more_keys(&opts, "`platform`", KNOWN, pos)?;
+    let mut platform = Platform::new(name, cluster);
+    platform.node = node;
+    Ok(PlatformHandle(Rc::new(RefCell::new(PlatformState {
+        platform,
+        diagnostics: Vec::new(),
+    }))))
+}
+
+/// A relative path inside the repo: no `..`, not absolute, no empty parts.
+pub fn check_repo_path(path: &str) -> Result<(), String> {
+    if path.is_empty() {
+        return Err("is empty".into());
+    }
+    if path.starts_with('/') || path.starts_with('\\') || path.contains(':') {
+        return Err("must be relative to the repository root".into());
+    }
+    for part in path.split(['/', '\\']) {
+        match part {
+            ".." => return Err("must not contain `..`".into()),
+            "" | "." => return Err("must not contain empty or `.` parts".into()),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn add(ctx: NativeCallContext, p: &mut PlatformHandle, obj: Map, mut opts: Map) -> RhaiResult<()> {
+    const KNOWN: &[&str] = &["component", "path"];
+    let pos = ctx.call_position();
+    let component = take_str(&mut opts, "component", "`add`", pos)?;
+    let path = take_str(&mut opts, "path", "`add`", pos)?;
+    no_more_keys(&opts, "`add`", KNOWN, pos)?;
+    if let Some(path) = &path {
+        if let Err(why) = check_repo_path(path) {
+            return Err(hapl_error(
+                "invalid-path",
+                format!("path `{path}` {why}"),
+                Some("give a directory relative to the repository root, e.g. `apps/home-assistant`"),
+                pos,
+            ));
+        }
+    }
+    let main = main_file(&ctx);
+    let origin = origin_of(&ctx, &main);
+    let value: serde_json::Value = match rhai::serde::from_dynamic(&Dynamic::from_map(obj)) {
+        Ok(v) => v,
+        Err(e) => {
+            return Err(hapl_error("invalid-object", format!("cannot use this map as an object: {e}"), None, pos))
+        }
+    };
+    let described = describe_value(&value);
+    let mut state = p.0.borrow_mut();
+    match Resource::from_value(value) {
+        Ok(resource) => {
+            let component = component.unwrap_or_else(|| default_component(&resource));
+            state.platform.objects.push(PlatformObject {
+                resource,
+                origin,
+                component,
+                path,
+            });
+        }
+        Err(err) => {
+            let field = if err.path.is_empty() { String::new() } else { format!("`{}`: ", err.path) };
+            state.diagnostics.push(
+                Diagnostic::error("invalid-object", format!("{described} is not valid: {field}{}", err.message))
+                    .at(origin.site.clone(), "made here")
+                    .with_trace(origin.frames.clone())
+                    .hint("the field names and types follow the Kubernetes and Flux APIs (camelCase keys)"),
+            );
+        }
+    }
+    Ok(())
+}
+
+/// "HelmRelease `x`" from a plain value, for messages about values that did not convert.
+fn describe_value(value: &serde_json::Value) -> String {
+    let kind = value.get("kind").and_then(|k| k.as_str()).unwrap_or("object");
+    match value.pointer("/metadata/name").and_then(|n| n.as_str()) {
+        Some(name) => format!("{kind} `{name}`"),
+        None => kind.to_owned(),
+    }
+}
+
+fn default_component(resource: &Resource) -> String {
+    match resource.namespace() {
+        Some(_) => resource.name().to_owned(),
+        None => "cluster".to_owned(),
+    }
+}
+
+pub(crate) fn register(engine: &mut Engine) {
+    engine.register_type_with_name::<PlatformHandle>("Platform");
+    engine.register_fn("platform", |ctx: NativeCallContext, name: &str| {
+        new_platform(name, Map::new(), ctx.call_position())
+    });
+    engine.register_fn("platform", |ctx: NativeCallContext, name: &str, opts: Map| {
+        new_platform(name, opts, ctx.call_position())
+    });
+    engine.register_fn("add", |ctx: NativeCallContext, p: &mut PlatformHandle, obj: Map| {
+        add(ctx, p, obj, Map::new())
+    });
+    engine.register_fn("add", add);
+    engine.register_get("name", |p: &mut PlatformHandle| p.0.borrow().platform.name.clone());
+    engine.register_get("cluster", |p: &mut PlatformHandle| p.0.borrow().platform.cluster.clone());
+    engine.register_get("arch", |p: &mut PlatformHandle| {
+        p.0.borrow().platform.node.as_ref().map_or_else(|| "arm64".to_owned(), |n| n.arch.clone())
+    });
+    engine.register_fn("object_count", |p: &mut PlatformHandle| p.0.borrow().platform.objects.len() as INT);
+
+    // Raising a structured error from a module: the diagnostic points at the user's line.
+    engine.register_fn("fail", |ctx: NativeCallContext, code: &str, message: &str| -> RhaiResult<()> {
+        Err(hapl_error(code, message.to_owned(), None, ctx.call_position()))
+    });
+    engine.register_fn(
+        "fail",
+        |ctx: NativeCallContext, code: &str, message: &str, hint: &str| -> RhaiResult<()> {
+            Err(hapl_error(code, message.to_owned(), Some(hint), ctx.call_position()))
+        },
+    );
+    engine.register_fn("check_options", check_options);
+    engine.register_fn("is_quantity", |v: Dynamic| {
+        v.into_string().ok().is_some_and(|s| parse_quantity(&s).is_some())
+    });
+    engine.register_fn("is_exact_version", |v: Dynamic| {
+        v.into_string().ok().is_some_and(|s| is_exact_version(&s))
+    });
+    engine.register_fn("is_repo_path", |v: Dynamic| {
+        v.into_string().ok().is_some_and(|s| check_repo_path(&s).is_ok())
+    });
+}
+
+/// Fails when `opts` is not a map or has a key `known` does not list (with a suggestion).
+fn check_options(ctx: NativeCallContext, opts: Dynamic, known: rhai::Array, function: &str) -> RhaiResult<()> {
+    let pos = ctx.call_position();
+    let Some(map) = opts.read_lock::<Map>() else {
+        return Err(hapl_error(
+            "invalid-argument",
+            format!("`{function}` takes an options map like #{{ name: \"x\" }}, found {}", opts.type_name()),
+            None,
+            pos,
+        ));
+    };
+    let known: Vec<String> = known.into_iter().map(|k| k.to_string()).collect();
+    for key in map.keys() {
+        if !known.iter().any(|k| k == key.as_str()) {
+            let hint = match closest(key, &known) {
+                Some(k) => format!("did you mean `{k}`? the options are: {}", known.join(", ")),
+                None => format!("the options are: {}", known.join(", ")),
+            };
+            return Err(hapl_error("invalid-argument", format!("`{function}` has no option `{key}`"), Some(&hint), pos));
+        }
+    }
+    Ok(())
+}
+
+/// The known word nearest to `word` by edit distance, if it is close enough to be a typo.
+pub fn closest<'a>(word: &str, known: &'a [String]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (edit_distance(word, k), k))
+        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
+        .min()
+        .map(|(_, k)| k.as_str())
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}

@@ -1,0 +1,1 @@
+//! Schema conformance: every kind hapl renders against the real schemas.

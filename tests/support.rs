@@ -1,0 +1,42 @@
+//! Shared helpers for the integration tests.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+}
+
+/// `../shared` beside the checkout, or `None` with a printed reason. In CI (`CI=true`) its
+/// absence is a failure, never a silent skip.
+pub fn shared() -> Option<PathBuf> {
+    let dir = root().join("../shared");
+    if dir.join("schemas").is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("CI").is_ok_and(|v| v == "true") {
+        panic!("CI=true but ../shared (with schemas/) is missing beside the checkout at {}", dir.display());
+    }
+    eprintln!("skipping: ../shared is not beside the checkout ({})", dir.display());
+    None
+}
+
+/// Run the hapl binary with colour off, in `dir`.
+pub fn hapl(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hapl"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("HAPL_LIB")
+        .output()
+        .expect("hapl runs")
+}
+
+pub fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+
+pub fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
