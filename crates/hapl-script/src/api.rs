@@ -281,6 +281,7 @@ pub(crate) fn register(engine: &mut Engine) {
         },
     );
     engine.register_fn("check_options", check_options);
+    engine.register_fn("describe", describe);
     engine.register_fn("is_quantity", |v: Dynamic| {
         v.into_string().ok().is_some_and(|s| parse_quantity(&s).is_some())
     });
@@ -339,4 +340,21 @@ fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+/// "the integer 10", "the string \"10\"": how messages name a value the script gave.
+fn describe(v: Dynamic) -> String {
+    if v.is_unit() {
+        return "nothing".to_owned();
+    }
+    let what = match v.type_name() {
+        "i64" => "the integer",
+        "f64" => "the number",
+        "bool" => "the boolean",
+        "string" => return format!("the string {v:?}"),
+        "array" => "the array",
+        "map" => "the map",
+        other => return format!("a value of type `{other}`"),
+    };
+    format!("{what} `{v}`")
 }

@@ -99,11 +99,11 @@ pub fn to_diagnostic(
             let label = if i + 1 < places.len() {
                 format!("in this call to `{}`", places[i].0)
             } else {
-                String::new()
+                default_label(&code).to_owned()
             };
             (places[i].1.clone(), label, trace)
         }
-        None => (raised, String::new(), Vec::new()),
+        None => (raised, default_label(&code).to_owned(), Vec::new()),
     };
     let mut diag = Diagnostic::error(code, message).at(primary, label);
     diag.trace = trace;
@@ -146,7 +146,7 @@ fn describe(err: &EvalAltResult) -> (String, String, Vec<String>) {
         ),
         E::ErrorDataTooLarge(what, _) => (
             "script-limit".into(),
-            format!("{what} grew larger than a script may build"),
+            format!("the script built a value larger than allowed ({} over the limit)", what.to_lowercase()),
             vec!["a platform needs no data this large; look for a loop that keeps appending".into()],
         ),
         E::ErrorTooManyModules(_) => (
@@ -168,5 +168,13 @@ fn without_position(message: &str) -> String {
     match message.rfind(" (line ") {
         Some(i) if message.ends_with(')') => message[..i].to_owned(),
         _ => message.to_owned(),
+    }
+}
+
+fn default_label(code: &str) -> &'static str {
+    match code {
+        "script-limit" => "stopped here",
+        "module-not-found" | "module-name" | "module-cycle" => "imported here",
+        _ => "here",
     }
 }

@@ -25,6 +25,9 @@ struct Cli {
     /// When to use colour (also off when NO_COLOR is set).
     #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
     color: ColorChoice,
+    /// Stop a script that runs longer than this many seconds (an endless loop, say).
+    #[arg(long, global = true, default_value_t = 10, value_name = "SECONDS")]
+    timeout: u64,
     #[command(subcommand)]
     command: Command,
 }
@@ -58,7 +61,10 @@ pub fn run() -> i32 {
     let renderer = Renderer { color };
     let options = Options {
         lib_dir: Some(cli.lib.clone().unwrap_or_else(|| script_dir(&cli.script).join("lib"))),
-        ..Options::default()
+        limits: hapl_script::Limits {
+            timeout: std::time::Duration::from_secs(cli.timeout),
+            ..hapl_script::Limits::default()
+        },
     };
     let evaluation = match hapl_script::evaluate_file(&cli.script, &options) {
         Ok(e) => e,
