@@ -28,24 +28,29 @@ pub(crate) struct MainFile(pub Rc<str>);
 /// Where the user's script made the call that is running now: the innermost call site in a
 /// user file, with the stdlib frames between it and this native call.
 fn origin_of(ctx: &NativeCallContext, main: &str) -> Origin {
+    // Rhai's call stack, outermost first. A frame's `pos` is its call site, in the file of the
+    // function that made the call: the previous frame's own source (or the main script).
+    let stack = ctx.debugger().map(|d| d.call_stack()).unwrap_or_default();
     // (function called, call site), innermost first.
-    let mut chain: Vec<(String, hapl_core::Span)> = vec![(
-        ctx.fn_name().to_owned(),
-        span_of(ctx.call_source().unwrap_or(main), ctx.call_position()),
-    )];
-    if let Some(debugger) = ctx.debugger() {
-        for frame in debugger.call_stack().iter().rev() {
-            chain.push((
-                frame.fn_name.to_string(),
-                span_of(frame.source.as_deref().unwrap_or(main), frame.pos),
-            ));
-        }
+    let mut chain: Vec<(String, hapl_core::Span)> = Vec::with_capacity(stack.len() + 1);
+    if stack.is_empty() {
+        chain.push((
+            ctx.fn_name().to_owned(),
+            span_of(ctx.call_source().unwrap_or(main), ctx.call_position()),
+        ));
+    }
+    for k in (0..stack.len()).rev() {
+        let file = match k {
+            0 => main,
+            _ => stack[k - 1].source.as_deref().unwrap_or(main),
+        };
+        chain.push((stack[k].fn_name.to_string(), span_of(file, stack[k].pos)));
     }
     let user = chain
         .iter()
         .position(|(_, span)| !span.is_stdlib())
         .unwrap_or(chain.len() - 1);
-    // Frame k (< user) is a call site inside the function called at site k + 1.
+    // Site k (< user) lies inside the function called at site k + 1.
     let frames = (0..user)
         .map(|k| Frame {
             function: chain[k + 1].0.clone(),
