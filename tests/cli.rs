@@ -13,9 +13,22 @@ fn diagnostics_dir() -> std::path::PathBuf {
 /// `hapl check` on a fixture: it must fail with exit code 1; returns stderr.
 #[track_caller]
 fn check_fails(fixture: &str) -> String {
-    let out = hapl(&diagnostics_dir(), &["--timeout", "2", "--script", fixture, "check"]);
-    assert_eq!(out.status.code(), Some(1), "{fixture}: stdout {}\nstderr {}", stdout(&out), stderr(&out));
-    assert!(stdout(&out).is_empty(), "{fixture} printed to stdout: {}", stdout(&out));
+    let out = hapl(
+        &diagnostics_dir(),
+        &["--timeout", "2", "--script", fixture, "check"],
+    );
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{fixture}: stdout {}\nstderr {}",
+        stdout(&out),
+        stderr(&out)
+    );
+    assert!(
+        stdout(&out).is_empty(),
+        "{fixture} printed to stdout: {}",
+        stdout(&out)
+    );
     stderr(&out)
 }
 
@@ -32,13 +45,28 @@ macro_rules! diagnostic_snapshot {
 }
 
 diagnostic_snapshot!(a_syntax_error_points_at_the_token, "syntax_error.rhai");
-diagnostic_snapshot!(an_error_raised_in_the_stdlib_points_at_the_users_call, "stdlib_runtime_error.rhai");
-diagnostic_snapshot!(a_size_without_unit_names_the_field_and_the_form, "wrong_argument.rhai");
-diagnostic_snapshot!(a_chart_version_range_is_an_error_at_the_users_line, "unpinned_chart.rhai");
-diagnostic_snapshot!(a_script_that_returns_no_platform_says_what_to_return, "no_platform.rhai");
+diagnostic_snapshot!(
+    an_error_raised_in_the_stdlib_points_at_the_users_call,
+    "stdlib_runtime_error.rhai"
+);
+diagnostic_snapshot!(
+    a_size_without_unit_names_the_field_and_the_form,
+    "wrong_argument.rhai"
+);
+diagnostic_snapshot!(
+    a_chart_version_range_is_an_error_at_the_users_line,
+    "unpinned_chart.rhai"
+);
+diagnostic_snapshot!(
+    a_script_that_returns_no_platform_says_what_to_return,
+    "no_platform.rhai"
+);
 diagnostic_snapshot!(a_non_utf8_script_points_at_the_byte, "not_utf8.rhai");
 diagnostic_snapshot!(an_unknown_field_names_its_path, "unknown_field.rhai");
-diagnostic_snapshot!(two_objects_with_one_identity_name_both_origins, "duplicate_object.rhai");
+diagnostic_snapshot!(
+    two_objects_with_one_identity_name_both_origins,
+    "duplicate_object.rhai"
+);
 diagnostic_snapshot!(a_misspelt_option_suggests_the_right_one, "option_typo.rhai");
 diagnostic_snapshot!(an_unknown_module_lists_the_stdlib, "missing_module.rhai");
 diagnostic_snapshot!(a_path_leaving_the_repo_is_refused, "path_escape.rhai");
@@ -56,41 +84,73 @@ fn a_missing_script_file_says_how_to_name_one() {
 #[test]
 fn an_endless_loop_ends_with_a_clear_error() {
     let err = check_fails("endless_loop.rhai");
-    assert!(err.contains("[script-limit]") && err.contains("loop forever"), "{err}");
+    assert!(
+        err.contains("[script-limit]") && err.contains("loop forever"),
+        "{err}"
+    );
     assert!(err.contains("endless_loop.rhai:3:"), "{err}");
 }
 
 #[test]
 fn deep_recursion_ends_with_a_clear_error() {
     let err = check_fails("deep_recursion.rhai");
-    assert!(err.contains("[script-limit]") && err.contains("too deeply"), "{err}");
+    assert!(
+        err.contains("[script-limit]") && err.contains("too deeply"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_huge_string_ends_with_a_clear_error() {
     let err = check_fails("huge_string.rhai");
-    assert!(err.contains("[script-limit]") && err.contains("larger than allowed"), "{err}");
+    assert!(
+        err.contains("[script-limit]") && err.contains("larger than allowed"),
+        "{err}"
+    );
 }
 
 #[test]
 fn a_module_that_imports_itself_is_an_error() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::create_dir(dir.path().join("lib")).unwrap();
-    std::fs::write(dir.path().join("lib/a.rhai"), "import \"b\" as b;\nfn f() { 1 }\n").unwrap();
-    std::fs::write(dir.path().join("lib/b.rhai"), "import \"a\" as a;\nfn g() { 2 }\n").unwrap();
-    std::fs::write(dir.path().join("platform.rhai"), "import \"a\" as a;\nlet p = platform(\"x\");\np\n").unwrap();
+    std::fs::write(
+        dir.path().join("lib/a.rhai"),
+        "import \"b\" as b;\nfn f() { 1 }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("lib/b.rhai"),
+        "import \"a\" as a;\nfn g() { 2 }\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("platform.rhai"),
+        "import \"a\" as a;\nlet p = platform(\"x\");\np\n",
+    )
+    .unwrap();
     let out = hapl(dir.path(), &["check"]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
-    assert!(err.contains("[module-cycle]") && err.contains("a → b → a"), "{err}");
+    assert!(
+        err.contains("[module-cycle]") && err.contains("a → b → a"),
+        "{err}"
+    );
 }
 
 #[test]
 fn check_on_the_minimal_example_is_clean() {
     let out = hapl(&root().join("examples/minimal"), &["check"]);
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
-    assert!(stdout(&out).contains("platform `minimal`"), "{}", stdout(&out));
-    assert!(stdout(&out).contains("0 errors, 0 warnings"), "{}", stdout(&out));
+    assert!(
+        stdout(&out).contains("platform `minimal`"),
+        "{}",
+        stdout(&out)
+    );
+    assert!(
+        stdout(&out).contains("0 errors, 0 warnings"),
+        "{}",
+        stdout(&out)
+    );
 }
 
 /// Every file under `dir`, relative path → bytes.
@@ -101,7 +161,11 @@ fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
             if path.is_dir() {
                 walk(base, &path, out);
             } else {
-                let rel = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+                let rel = path
+                    .strip_prefix(base)
+                    .unwrap()
+                    .to_string_lossy()
+                    .into_owned();
                 out.insert(rel, std::fs::read(&path).unwrap());
             }
         }
@@ -112,7 +176,10 @@ fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 }
 
 fn render_example(example: &str, out: &Path) {
-    let o = hapl(&root().join("examples").join(example), &["render", "--out", out.to_str().unwrap()]);
+    let o = hapl(
+        &root().join("examples").join(example),
+        &["render", "--out", out.to_str().unwrap()],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
 }
 
@@ -140,16 +207,37 @@ fn the_rendered_tree_builds_with_kubectl_kustomize_in_every_directory() {
     // Every directory holding YAML has a kustomization.yaml.
     for file in tree.keys().filter(|k| k.ends_with(".yaml")) {
         let parent = file.rsplit_once('/').map_or("", |(d, _)| d);
-        let want = if parent.is_empty() { String::new() } else { format!("{parent}/") };
-        assert!(dirs.contains(&want.as_str()), "{parent} has no kustomization.yaml");
+        let want = if parent.is_empty() {
+            String::new()
+        } else {
+            format!("{parent}/")
+        };
+        assert!(
+            dirs.contains(&want.as_str()),
+            "{parent} has no kustomization.yaml"
+        );
     }
     for d in &dirs {
-        let o = Command::new("kubectl").args(["kustomize", out.join(d).to_str().unwrap()]).output().expect("kubectl is installed");
-        assert!(o.status.success(), "kubectl kustomize {d}: {}", String::from_utf8_lossy(&o.stderr));
+        let o = Command::new("kubectl")
+            .args(["kustomize", out.join(d).to_str().unwrap()])
+            .output()
+            .expect("kubectl is installed");
+        assert!(
+            o.status.success(),
+            "kubectl kustomize {d}: {}",
+            String::from_utf8_lossy(&o.stderr)
+        );
     }
-    let all = Command::new("kubectl").args(["kustomize", out.to_str().unwrap()]).output().unwrap();
+    let all = Command::new("kubectl")
+        .args(["kustomize", out.to_str().unwrap()])
+        .output()
+        .unwrap();
     let built = String::from_utf8_lossy(&all.stdout);
-    assert_eq!(built.matches("\nkind: ").count() + usize::from(built.starts_with("kind: ")), 6, "{built}");
+    assert_eq!(
+        built.matches("\nkind: ").count() + usize::from(built.starts_with("kind: ")),
+        6,
+        "{built}"
+    );
 }
 
 #[test]
@@ -158,9 +246,16 @@ fn render_refuses_a_directory_it_did_not_write_and_changes_nothing() {
     let out = dir.path().join("mine");
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("notes.txt"), "mine").unwrap();
-    let o = hapl(&root().join("examples/minimal"), &["render", "--out", out.to_str().unwrap()]);
+    let o = hapl(
+        &root().join("examples/minimal"),
+        &["render", "--out", out.to_str().unwrap()],
+    );
     assert_eq!(o.status.code(), Some(1));
-    assert!(stderr(&o).contains("was not written by `hapl render`"), "{}", stderr(&o));
+    assert!(
+        stderr(&o).contains("was not written by `hapl render`"),
+        "{}",
+        stderr(&o)
+    );
     let tree = read_tree(&out);
     assert_eq!(tree.len(), 1);
     assert_eq!(tree["notes.txt"], b"mine");
@@ -181,16 +276,42 @@ fn render_replaces_its_own_earlier_output() {
 fn a_project_lib_module_shadows_the_stdlib_module_of_the_same_name() {
     let dir = root().join("tests/fixtures/precedence");
     let out = tempfile::tempdir().unwrap();
-    let o = hapl(&dir, &["render", "--out", out.path().join("r").to_str().unwrap()]);
+    let o = hapl(
+        &dir,
+        &["render", "--out", out.path().join("r").to_str().unwrap()],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let tree = read_tree(&out.path().join("r"));
-    assert!(tree.keys().any(|k| k.ends_with("namespace-from-project-lib.yaml")), "{:?}", tree.keys());
-    assert!(!tree.keys().any(|k| k.contains("storageclass")), "the stdlib nas_pvc ran: {:?}", tree.keys());
+    assert!(
+        tree.keys()
+            .any(|k| k.ends_with("namespace-from-project-lib.yaml")),
+        "{:?}",
+        tree.keys()
+    );
+    assert!(
+        !tree.keys().any(|k| k.contains("storageclass")),
+        "the stdlib nas_pvc ran: {:?}",
+        tree.keys()
+    );
     // Without lib/, the stdlib module runs.
-    let o = hapl(&dir, &["--lib", "/nonexistent", "render", "--out", out.path().join("s").to_str().unwrap()]);
+    let o = hapl(
+        &dir,
+        &[
+            "--lib",
+            "/nonexistent",
+            "render",
+            "--out",
+            out.path().join("s").to_str().unwrap(),
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let tree = read_tree(&out.path().join("s"));
-    assert!(tree.keys().any(|k| k.ends_with("storageclass-nfs-storage.yaml")), "{:?}", tree.keys());
+    assert!(
+        tree.keys()
+            .any(|k| k.ends_with("storageclass-nfs-storage.yaml")),
+        "{:?}",
+        tree.keys()
+    );
 }
 
 #[test]
@@ -198,6 +319,15 @@ fn colour_is_off_with_no_color_and_on_with_always() {
     let dir = diagnostics_dir();
     let plain = hapl(&dir, &["--script", "wrong_argument.rhai", "check"]);
     assert!(!stderr(&plain).contains('\u{1b}'));
-    let coloured = hapl(&dir, &["--color", "always", "--script", "wrong_argument.rhai", "check"]);
+    let coloured = hapl(
+        &dir,
+        &[
+            "--color",
+            "always",
+            "--script",
+            "wrong_argument.rhai",
+            "check",
+        ],
+    );
     assert!(stderr(&coloured).contains('\u{1b}'));
 }

@@ -726,8 +726,7 @@ fn the_strict_crd_schemas_stay_open_where_the_crd_preserves_unknown_fields() {
 }
 
 // ------------------------------------------------------------------------------------------
-// Known hapl bugs, found by the schemas. Ignored so the suite stays green; run them with
-// `cargo test -p hapl --test integration schema -- --ignored` and un-ignore once fixed.
+// Field spellings and placements the schemas once caught hapl getting wrong.
 
 /// The valid sample `base` with one edit applied.
 fn edited(base: &str, edit: Edit) -> Value {
@@ -738,8 +737,6 @@ fn edited(base: &str, edit: Edit) -> Value {
 }
 
 #[test]
-#[ignore = "hapl bug: crates/hapl-core/src/flux.rs spells matchOIDCIdentity, disableOpenAPIValidation \
-            and skipCRDs the serde camelCase way (matchOidcIdentity, disableOpenApiValidation, skipCrds)"]
 fn hapl_accepts_and_renders_the_crd_spelling_of_acronym_fields() {
     let Some(catalog) = catalog() else { return };
     use Edit::Set;
@@ -807,7 +804,6 @@ fn hapl_accepts_and_renders_the_crd_spelling_of_acronym_fields() {
 }
 
 #[test]
-#[ignore = "hapl bug: crates/hapl-core/src/flux.rs accepts (and renders) Flux fields the CRDs do not have"]
 fn hapl_rejects_flux_fields_the_crds_do_not_have() {
     let Some(catalog) = catalog() else { return };
     use Edit::Set;
@@ -1775,9 +1771,9 @@ fn samples() -> Vec<(&'static str, Value)> {
                     "layerSelector": {"mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip", "operation": "copy"},
                     "provider": "generic",
                     "timeout": "60s",
-                    // `matchOIDCIdentity` belongs here too, but hapl spells it wrongly: see
-                    // `hapl_accepts_and_renders_the_crd_spelling_of_acronym_fields`.
-                    "verify": {"provider": "cosign", "secretRef": {"name": "cosign-pub"}}
+                    "verify": {"provider": "cosign", "secretRef": {"name": "cosign-pub"},
+                               "matchOIDCIdentity": [{"issuer": "^https://token.actions.githubusercontent.com$",
+                                                      "subject": "^https://github.com/stefanprodan/podinfo.*$"}]}
                 }
             }),
         ),

@@ -5,7 +5,10 @@ use std::process::{Command, Output};
 
 /// The workspace root.
 pub fn root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..").canonicalize().unwrap()
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../..")
+        .canonicalize()
+        .unwrap()
 }
 
 /// `../shared` beside the checkout, or `None` with a printed reason. In CI (`CI=true`) its
@@ -16,9 +19,15 @@ pub fn shared() -> Option<PathBuf> {
         return Some(dir);
     }
     if std::env::var("CI").is_ok_and(|v| v == "true") {
-        panic!("CI=true but ../shared (with schemas/) is missing beside the checkout at {}", dir.display());
+        panic!(
+            "CI=true but ../shared (with schemas/) is missing beside the checkout at {}",
+            dir.display()
+        );
     }
-    eprintln!("skipping: ../shared is not beside the checkout ({})", dir.display());
+    eprintln!(
+        "skipping: ../shared is not beside the checkout ({})",
+        dir.display()
+    );
     None
 }
 

@@ -78,7 +78,11 @@ pub struct SourceVerification {
     pub provider: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<LocalRef>,
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[serde(
+        default,
+        skip_serializing_if = "Vec::is_empty",
+        rename = "matchOIDCIdentity"
+    )]
     pub match_oidc_identity: Vec<OidcIdentity>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub trusted_root_secret_ref: Option<LocalRef>,
@@ -406,7 +410,16 @@ pub struct HelmChartTemplateSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ignore_missing_values_files: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub verify: Option<SourceVerification>,
+    pub verify: Option<ChartVerification>,
+}
+
+/// `spec.chart.spec.verify` of a HelmRelease: only a provider and a secret.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct ChartVerification {
+    pub provider: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub secret_ref: Option<LocalRef>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -420,14 +433,25 @@ pub struct DriftDetection {
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
-pub struct Remediation {
+pub struct InstallRemediation {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub retries: Option<i64>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ignore_test_failures: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub remediate_last_failure: Option<bool>,
-    /// Upgrade only: `rollback` or `uninstall`.
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+pub struct UpgradeRemediation {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub retries: Option<i64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_test_failures: Option<bool>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remediate_last_failure: Option<bool>,
+    /// `rollback` or `uninstall`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<String>,
 }
@@ -449,7 +473,11 @@ pub struct Install {
     pub create_namespace: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable_hooks: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        rename = "disableOpenAPIValidation"
+    )]
     pub disable_open_api_validation: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable_schema_validation: Option<bool>,
@@ -460,12 +488,12 @@ pub struct Install {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable_wait_for_jobs: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remediation: Option<Remediation>,
+    pub remediation: Option<InstallRemediation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub replace: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_side_apply: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none", rename = "skipCRDs")]
     pub skip_crds: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub strategy: Option<ActionStrategy>,
@@ -484,7 +512,11 @@ pub struct Upgrade {
     pub crds: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable_hooks: Option<bool>,
-    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        rename = "disableOpenAPIValidation"
+    )]
     pub disable_open_api_validation: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub disable_schema_validation: Option<bool>,
@@ -499,7 +531,7 @@ pub struct Upgrade {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub preserve_values: Option<bool>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub remediation: Option<Remediation>,
+    pub remediation: Option<UpgradeRemediation>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub server_side_apply: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]

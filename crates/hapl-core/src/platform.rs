@@ -63,14 +63,11 @@ impl Platform {
             if let Some(&first) = seen.get(&id) {
                 let first = &self.objects[first];
                 diags.push(
-                    Diagnostic::error(
-                        "duplicate-object",
-                        format!("{id} is declared twice"),
-                    )
-                    .at(obj.origin.site.clone(), "declared again here")
-                    .label(first.origin.site.clone(), "first declared here")
-                    .with_trace(obj.origin.frames.clone())
-                    .hint("give one of them another name, or remove the second call"),
+                    Diagnostic::error("duplicate-object", format!("{id} is declared twice"))
+                        .at(obj.origin.site.clone(), "declared again here")
+                        .label(first.origin.site.clone(), "first declared here")
+                        .with_trace(obj.origin.frames.clone())
+                        .hint("give one of them another name, or remove the second call"),
                 );
             } else {
                 seen.insert(id, i);

@@ -57,8 +57,7 @@ pub fn is_exact_version(v: &str) -> bool {
         && parts
             .iter()
             .all(|p| !p.is_empty() && p.bytes().all(|b| b.is_ascii_digit()))
-        && v
-            .bytes()
+        && v.bytes()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'.' | b'-' | b'+' | b'_'))
 }
 
@@ -80,10 +79,28 @@ mod tests {
 
     #[test]
     fn exact_versions() {
-        for ok in ["1.2.3", "v1.2.3", "4.5.0-rc.1", "2025.11.3", "1.2", "15.5.32+build.7"] {
+        for ok in [
+            "1.2.3",
+            "v1.2.3",
+            "4.5.0-rc.1",
+            "2025.11.3",
+            "1.2",
+            "15.5.32+build.7",
+        ] {
             assert!(is_exact_version(ok), "{ok}");
         }
-        for bad in ["^1.2", "~1.2.3", ">=1.0.0", "1.x", "*", "latest", "", "1", "1.2.*", "1.2 || 1.3"] {
+        for bad in [
+            "^1.2",
+            "~1.2.3",
+            ">=1.0.0",
+            "1.x",
+            "*",
+            "latest",
+            "",
+            "1",
+            "1.2.*",
+            "1.2 || 1.3",
+        ] {
             assert!(!is_exact_version(bad), "{bad}");
         }
     }

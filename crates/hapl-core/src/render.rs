@@ -9,7 +9,15 @@ use serde_json::{Map, Value};
 
 use crate::resource::Resource;
 
-const TOP_ORDER: &[&str] = &["apiVersion", "kind", "metadata", "spec", "type", "data", "stringData"];
+const TOP_ORDER: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "spec",
+    "type",
+    "data",
+    "stringData",
+];
 const META_ORDER: &[&str] = &["name", "namespace", "labels", "annotations"];
 
 fn reorder(map: Map<String, Value>, order: &[&str]) -> Map<String, Value> {

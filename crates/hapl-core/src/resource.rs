@@ -208,7 +208,10 @@ fn typed<T: DeserializeOwned + Serialize>(value: Value) -> Result<T, ConvertErro
     dropped_fields(&value, &back, &mut String::new(), &mut unknown);
     if let Some(path) = unknown.into_iter().next() {
         return Err(ConvertError {
-            message: format!("unknown field `{}`", path.rsplit('.').next().unwrap_or(&path)),
+            message: format!(
+                "unknown field `{}`",
+                path.rsplit('.').next().unwrap_or(&path)
+            ),
             path,
         });
     }
@@ -318,6 +321,10 @@ mod tests {
             "metadata": {"name": "x"}, "spec": {}
         }))
         .unwrap_err();
-        assert!(err.message.contains("`helm.toolkit.fluxcd.io/v2` HelmRelease"), "{err}");
+        assert!(
+            err.message
+                .contains("`helm.toolkit.fluxcd.io/v2` HelmRelease"),
+            "{err}"
+        );
     }
 }

@@ -20,12 +20,20 @@ pub fn default_dir(obj: &PlatformObject) -> String {
         return path.trim_end_matches('/').to_owned();
     }
     let top = obj.resource.namespace().unwrap_or("cluster");
-    let top = if obj.resource.is_namespaced() { top } else { "cluster" };
+    let top = if obj.resource.is_namespaced() {
+        top
+    } else {
+        "cluster"
+    };
     format!("{top}/{}", obj.component)
 }
 
 fn file_stem(obj: &PlatformObject) -> String {
-    format!("{}-{}", obj.resource.kind().to_ascii_lowercase(), obj.resource.name())
+    format!(
+        "{}-{}",
+        obj.resource.kind().to_ascii_lowercase(),
+        obj.resource.name()
+    )
 }
 
 /// Render the platform into a tree of YAML files with a `kustomization.yaml` in every directory.
@@ -55,7 +63,10 @@ pub fn render_tree(platform: &Platform) -> Tree {
                 path.push('/');
             }
             path.push_str(part);
-            children.entry(parent).or_default().insert(format!("{part}/"));
+            children
+                .entry(parent)
+                .or_default()
+                .insert(format!("{part}/"));
             children.entry(path.clone()).or_default();
         }
     }
@@ -63,12 +74,21 @@ pub fn render_tree(platform: &Platform) -> Tree {
     let mut tree = Tree::new();
     for (dir, subdirs) in &children {
         let files = dirs.get(dir);
-        let mut resources: Vec<String> = files.map(|f| f.keys().cloned().collect()).unwrap_or_default();
+        let mut resources: Vec<String> = files
+            .map(|f| f.keys().cloned().collect())
+            .unwrap_or_default();
         resources.extend(subdirs.iter().map(|d| d.trim_end_matches('/').to_owned()));
-        let prefix = if dir.is_empty() { String::new() } else { format!("{dir}/") };
+        let prefix = if dir.is_empty() {
+            String::new()
+        } else {
+            format!("{dir}/")
+        };
         let kustomization = KustomizationFile::new(resources);
         let yaml = serde_yaml::to_string(&kustomization).expect("kustomization serializes");
-        tree.insert(format!("{prefix}kustomization.yaml"), format!("---\n{yaml}"));
+        tree.insert(
+            format!("{prefix}kustomization.yaml"),
+            format!("---\n{yaml}"),
+        );
         if let Some(files) = files {
             for (name, content) in files {
                 tree.insert(format!("{prefix}{name}"), content.clone());

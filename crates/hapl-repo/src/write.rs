@@ -12,9 +12,16 @@ pub const RENDER_MARKER: &str = ".hapl-render";
 #[derive(Debug)]
 pub enum WriteError {
     /// The output directory holds files hapl did not write.
-    NotOurs { dir: PathBuf },
-    NotADirectory { path: PathBuf },
-    Io { path: PathBuf, source: io::Error },
+    NotOurs {
+        dir: PathBuf,
+    },
+    NotADirectory {
+        path: PathBuf,
+    },
+    Io {
+        path: PathBuf,
+        source: io::Error,
+    },
 }
 
 impl std::fmt::Display for WriteError {
@@ -25,8 +32,12 @@ impl std::fmt::Display for WriteError {
                 "`{}` is not empty and was not written by `hapl render`; refusing to replace it",
                 dir.display()
             ),
-            WriteError::NotADirectory { path } => write!(f, "`{}` exists and is not a directory", path.display()),
-            WriteError::Io { path, source } => write!(f, "cannot write `{}`: {source}", path.display()),
+            WriteError::NotADirectory { path } => {
+                write!(f, "`{}` exists and is not a directory", path.display())
+            }
+            WriteError::Io { path, source } => {
+                write!(f, "cannot write `{}`: {source}", path.display())
+            }
         }
     }
 }
@@ -46,11 +57,15 @@ fn io_err(path: &Path) -> impl FnOnce(io::Error) -> WriteError + '_ {
 pub fn write_render(out: &Path, tree: &Tree) -> Result<(), WriteError> {
     if out.exists() {
         if !out.is_dir() {
-            return Err(WriteError::NotADirectory { path: out.to_owned() });
+            return Err(WriteError::NotADirectory {
+                path: out.to_owned(),
+            });
         }
         let empty = fs::read_dir(out).map_err(io_err(out))?.next().is_none();
         if !empty && !out.join(RENDER_MARKER).is_file() {
-            return Err(WriteError::NotOurs { dir: out.to_owned() });
+            return Err(WriteError::NotOurs {
+                dir: out.to_owned(),
+            });
         }
     }
     let parent = match out.parent() {
@@ -58,7 +73,10 @@ pub fn write_render(out: &Path, tree: &Tree) -> Result<(), WriteError> {
         _ => PathBuf::from("."),
     };
     fs::create_dir_all(&parent).map_err(io_err(&parent))?;
-    let base = out.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_else(|| "out".into());
+    let base = out
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_else(|| "out".into());
     let staging = parent.join(format!(".{base}.hapl-new-{}", std::process::id()));
     let old = parent.join(format!(".{base}.hapl-old-{}", std::process::id()));
     let _ = fs::remove_dir_all(&staging);
@@ -73,8 +91,11 @@ pub fn write_render(out: &Path, tree: &Tree) -> Result<(), WriteError> {
             file.write_all(content.as_bytes()).map_err(io_err(&path))?;
         }
         let marker = staging.join(RENDER_MARKER);
-        fs::write(&marker, "written by `hapl render`; the whole folder is replaced on the next render\n")
-            .map_err(io_err(&marker))?;
+        fs::write(
+            &marker,
+            "written by `hapl render`; the whole folder is replaced on the next render\n",
+        )
+        .map_err(io_err(&marker))?;
         if out.exists() {
             fs::rename(out, &old).map_err(io_err(out))?;
         }

@@ -76,7 +76,10 @@ fn take_str(opts: &mut Map, key: &str, what: &str, pos: Position) -> RhaiResult<
         Some(v) if v.is_string() => Ok(Some(v.into_string().expect("checked"))),
         Some(v) => Err(hapl_error(
             "invalid-argument",
-            format!("`{key}` of {what} must be a string, found {} `{v}`", v.type_name()),
+            format!(
+                "`{key}` of {what} must be a string, found {} `{v}`",
+                v.type_name()
+            ),
             None,
             pos,
         )),
@@ -100,24 +103,25 @@ fn parse_node(mut node: Map, pos: Position) -> RhaiResult<Node> {
     let what = "`node`";
     let name = take_str(&mut node, "name", what, pos)?.unwrap_or_else(|| "node-1".to_owned());
     let arch = take_str(&mut node, "arch", what, pos)?.unwrap_or_else(|| "arm64".to_owned());
-    let cpu_millis = match node.remove("cpu") {
-        None => 4000,
-        Some(v) if v.is_int() => (v.as_int().expect("checked").max(0) as u64) * 1000,
-        Some(v) => {
-            let s = v.to_string();
-            match parse_quantity(&s) {
-                Some(q) if v.is_string() && q > 0.0 => (q * 1000.0).round() as u64,
-                _ => {
-                    return Err(hapl_error(
+    let cpu_millis =
+        match node.remove("cpu") {
+            None => 4000,
+            Some(v) if v.is_int() => (v.as_int().expect("checked").max(0) as u64) * 1000,
+            Some(v) => {
+                let s = v.to_string();
+                match parse_quantity(&s) {
+                    Some(q) if v.is_string() && q > 0.0 => (q * 1000.0).round() as u64,
+                    _ => return Err(hapl_error(
                         "invalid-argument",
-                        format!("`cpu` of `node` must be a core count like 4 or \"4000m\", found `{s}`"),
+                        format!(
+                            "`cpu` of `node` must be a core count like 4 or \"4000m\", found `{s}`"
+                        ),
                         None,
                         pos,
-                    ))
+                    )),
                 }
             }
-        }
-    };
+        };
     let memory = take_str(&mut node, "memory", what, pos)?.unwrap_or_else(|| "8Gi".to_owned());
     let memory_bytes = match parse_quantity(&memory) {
         Some(q) if q > 0.0 => q as u64,
@@ -149,7 +153,8 @@ fn new_platform(name: &str, mut opts: Map, pos: Position) -> RhaiResult<Platform
             pos,
         ));
     }
-    let cluster = take_str(&mut opts, "cluster", "`platform`", pos)?.unwrap_or_else(|| name.to_owned());
+    let cluster =
+        take_str(&mut opts, "cluster", "`platform`", pos)?.unwrap_or_else(|| name.to_owned());
     let node = match opts.remove("node") {
         None => None,
         Some(v) => match v.try_cast::<Map>() {
@@ -202,7 +207,9 @@ fn add(ctx: NativeCallContext, p: &mut PlatformHandle, obj: Map, mut opts: Map) 
             return Err(hapl_error(
                 "invalid-path",
                 format!("path `{path}` {why}"),
-                Some("give a directory relative to the repository root, e.g. `apps/home-assistant`"),
+                Some(
+                    "give a directory relative to the repository root, e.g. `apps/home-assistant`",
+                ),
                 pos,
             ));
         }
@@ -212,7 +219,12 @@ fn add(ctx: NativeCallContext, p: &mut PlatformHandle, obj: Map, mut opts: Map) 
     let value: serde_json::Value = match rhai::serde::from_dynamic(&Dynamic::from_map(obj)) {
         Ok(v) => v,
         Err(e) => {
-            return Err(hapl_error("invalid-object", format!("cannot use this map as an object: {e}"), None, pos))
+            return Err(hapl_error(
+                "invalid-object",
+                format!("cannot use this map as an object: {e}"),
+                None,
+                pos,
+            ))
         }
     };
     let described = describe_value(&value);
@@ -228,7 +240,11 @@ fn add(ctx: NativeCallContext, p: &mut PlatformHandle, obj: Map, mut opts: Map) 
             });
         }
         Err(err) => {
-            let field = if err.path.is_empty() { String::new() } else { format!("`{}`: ", err.path) };
+            let field = if err.path.is_empty() {
+                String::new()
+            } else {
+                format!("`{}`: ", err.path)
+            };
             state.diagnostics.push(
                 Diagnostic::error("invalid-object", format!("{described} is not valid: {field}{}", err.message))
                     .at(origin.site.clone(), "made here")
@@ -242,7 +258,10 @@ fn add(ctx: NativeCallContext, p: &mut PlatformHandle, obj: Map, mut opts: Map) 
 
 /// "HelmRelease `x`" from a plain value, for messages about values that did not convert.
 fn describe_value(value: &serde_json::Value) -> String {
-    let kind = value.get("kind").and_then(|k| k.as_str()).unwrap_or("object");
+    let kind = value
+        .get("kind")
+        .and_then(|k| k.as_str())
+        .unwrap_or("object");
     match value.pointer("/metadata/name").and_then(|n| n.as_str()) {
         Some(name) => format!("{kind} `{name}`"),
         None => kind.to_owned(),
@@ -261,50 +280,89 @@ pub(crate) fn register(engine: &mut Engine) {
     engine.register_fn("platform", |ctx: NativeCallContext, name: &str| {
         new_platform(name, Map::new(), ctx.call_position())
     });
-    engine.register_fn("platform", |ctx: NativeCallContext, name: &str, opts: Map| {
-        new_platform(name, opts, ctx.call_position())
-    });
-    engine.register_fn("add", |ctx: NativeCallContext, p: &mut PlatformHandle, obj: Map| {
-        add(ctx, p, obj, Map::new())
-    });
+    engine.register_fn(
+        "platform",
+        |ctx: NativeCallContext, name: &str, opts: Map| {
+            new_platform(name, opts, ctx.call_position())
+        },
+    );
+    engine.register_fn(
+        "add",
+        |ctx: NativeCallContext, p: &mut PlatformHandle, obj: Map| add(ctx, p, obj, Map::new()),
+    );
     engine.register_fn("add", add);
-    engine.register_get("name", |p: &mut PlatformHandle| p.0.borrow().platform.name.clone());
-    engine.register_get("cluster", |p: &mut PlatformHandle| p.0.borrow().platform.cluster.clone());
-    engine.register_get("arch", |p: &mut PlatformHandle| {
-        p.0.borrow().platform.node.as_ref().map_or_else(|| "arm64".to_owned(), |n| n.arch.clone())
+    engine.register_get("name", |p: &mut PlatformHandle| {
+        p.0.borrow().platform.name.clone()
     });
-    engine.register_fn("object_count", |p: &mut PlatformHandle| p.0.borrow().platform.objects.len() as INT);
+    engine.register_get("cluster", |p: &mut PlatformHandle| {
+        p.0.borrow().platform.cluster.clone()
+    });
+    engine.register_get("arch", |p: &mut PlatformHandle| {
+        p.0.borrow()
+            .platform
+            .node
+            .as_ref()
+            .map_or_else(|| "arm64".to_owned(), |n| n.arch.clone())
+    });
+    engine.register_fn("object_count", |p: &mut PlatformHandle| {
+        p.0.borrow().platform.objects.len() as INT
+    });
 
     // Raising a structured error from a module: the diagnostic points at the user's line.
-    engine.register_fn("fail", |ctx: NativeCallContext, code: &str, message: &str| -> RhaiResult<()> {
-        Err(hapl_error(code, message.to_owned(), None, ctx.call_position()))
-    });
+    engine.register_fn(
+        "fail",
+        |ctx: NativeCallContext, code: &str, message: &str| -> RhaiResult<()> {
+            Err(hapl_error(
+                code,
+                message.to_owned(),
+                None,
+                ctx.call_position(),
+            ))
+        },
+    );
     engine.register_fn(
         "fail",
         |ctx: NativeCallContext, code: &str, message: &str, hint: &str| -> RhaiResult<()> {
-            Err(hapl_error(code, message.to_owned(), Some(hint), ctx.call_position()))
+            Err(hapl_error(
+                code,
+                message.to_owned(),
+                Some(hint),
+                ctx.call_position(),
+            ))
         },
     );
     engine.register_fn("check_options", check_options);
     engine.register_fn("describe", describe);
     engine.register_fn("is_quantity", |v: Dynamic| {
-        v.into_string().ok().is_some_and(|s| parse_quantity(&s).is_some())
+        v.into_string()
+            .ok()
+            .is_some_and(|s| parse_quantity(&s).is_some())
     });
     engine.register_fn("is_exact_version", |v: Dynamic| {
         v.into_string().ok().is_some_and(|s| is_exact_version(&s))
     });
     engine.register_fn("is_repo_path", |v: Dynamic| {
-        v.into_string().ok().is_some_and(|s| check_repo_path(&s).is_ok())
+        v.into_string()
+            .ok()
+            .is_some_and(|s| check_repo_path(&s).is_ok())
     });
 }
 
 /// Fails when `opts` is not a map or has a key `known` does not list (with a suggestion).
-fn check_options(ctx: NativeCallContext, opts: Dynamic, known: rhai::Array, function: &str) -> RhaiResult<()> {
+fn check_options(
+    ctx: NativeCallContext,
+    opts: Dynamic,
+    known: rhai::Array,
+    function: &str,
+) -> RhaiResult<()> {
     let pos = ctx.call_position();
     let Some(map) = opts.read_lock::<Map>() else {
         return Err(hapl_error(
             "invalid-argument",
-            format!("`{function}` takes an options map like #{{ name: \"x\" }}, found {}", opts.type_name()),
+            format!(
+                "`{function}` takes an options map like #{{ name: \"x\" }}, found {}",
+                opts.type_name()
+            ),
             None,
             pos,
         ));
@@ -316,7 +374,12 @@ fn check_options(ctx: NativeCallContext, opts: Dynamic, known: rhai::Array, func
                 Some(k) => format!("did you mean `{k}`? the options are: {}", known.join(", ")),
                 None => format!("the options are: {}", known.join(", ")),
             };
-            return Err(hapl_error("invalid-argument", format!("`{function}` has no option `{key}`"), Some(&hint), pos));
+            return Err(hapl_error(
+                "invalid-argument",
+                format!("`{function}` has no option `{key}`"),
+                Some(&hint),
+                pos,
+            ));
         }
     }
     Ok(())

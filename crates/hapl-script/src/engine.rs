@@ -68,7 +68,12 @@ pub struct Failure {
     pub sources: Sources,
 }
 
-fn build_engine(options: &Options, main: &str, state: Rc<RefCell<ResolverState>>, output: Rc<RefCell<Vec<String>>>) -> Engine {
+fn build_engine(
+    options: &Options,
+    main: &str,
+    state: Rc<RefCell<ResolverState>>,
+    output: Rc<RefCell<Vec<String>>>,
+) -> Engine {
     let limits = &options.limits;
     let mut engine = Engine::new();
     engine
@@ -92,11 +97,16 @@ fn build_engine(options: &Options, main: &str, state: Rc<RefCell<ResolverState>>
     let out = output.clone();
     engine.on_print(move |s| out.borrow_mut().push(s.to_owned()));
     engine.on_debug(move |s, src, pos| {
-        output.borrow_mut().push(format!("[debug] {}:{pos}: {s}", src.unwrap_or("")));
+        output
+            .borrow_mut()
+            .push(format!("[debug] {}:{pos}: {s}", src.unwrap_or("")));
     });
     // The debugger interface keeps Rhai's call stack, which origins are made from.
     #[allow(deprecated)] // "volatile", not deprecated: see its doc comment
-    engine.register_debugger(|_, dbg| dbg, |_, _, _, _, _| Ok(rhai::debugger::DebuggerCommand::Continue));
+    engine.register_debugger(
+        |_, dbg| dbg,
+        |_, _, _, _, _| Ok(rhai::debugger::DebuggerCommand::Continue),
+    );
     engine.set_default_tag(Dynamic::from(MainFile(Rc::from(main))));
     engine.set_module_resolver(Resolver::new(options.lib_dir.clone(), state));
     api::register(&mut engine);
@@ -115,8 +125,11 @@ pub fn evaluate_file(path: &Path, options: &Options) -> Result<Evaluation, Failu
                 "check the file's permissions".to_owned()
             };
             return Err(Failure {
-                diagnostics: vec![Diagnostic::error("script-read", format!("cannot read the script `{name}`: {e}"))
-                    .hint(hint)],
+                diagnostics: vec![Diagnostic::error(
+                    "script-read",
+                    format!("cannot read the script `{name}`: {e}"),
+                )
+                .hint(hint)],
                 sources: Sources::default(),
             });
         }
@@ -134,9 +147,15 @@ pub fn evaluate_file(path: &Path, options: &Options) -> Result<Evaluation, Failu
             Err(Failure {
                 diagnostics: vec![Diagnostic::error(
                     "script-encoding",
-                    format!("the script `{name}` is not valid UTF-8 (byte 0x{:02x})", bytes[at]),
+                    format!(
+                        "the script `{name}` is not valid UTF-8 (byte 0x{:02x})",
+                        bytes[at]
+                    ),
                 )
-                .at(Span::new(name.clone(), line, column).with_len(1), "this byte is not UTF-8")
+                .at(
+                    Span::new(name.clone(), line, column).with_len(1),
+                    "this byte is not UTF-8",
+                )
                 .hint("save the script as UTF-8")],
                 sources,
             })
@@ -174,7 +193,11 @@ pub fn evaluate_str(name: &str, text: &str, options: &Options) -> Result<Evaluat
     };
     let Some(handle) = value.clone().try_cast::<PlatformHandle>() else {
         let last_line = text.trim_end().lines().count().max(1) as u32;
-        let found = if value.is_unit() { "nothing".to_owned() } else { format!("a value of type `{}`", value.type_name()) };
+        let found = if value.is_unit() {
+            "nothing".to_owned()
+        } else {
+            format!("a value of type `{}`", value.type_name())
+        };
         return Err(fail(
             vec![Diagnostic::error(
                 "script-no-platform",

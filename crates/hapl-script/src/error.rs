@@ -10,7 +10,12 @@ use rhai::{Dynamic, EvalAltResult, Map, Position};
 const MARKER: &str = "__hapl_error";
 
 /// A structured error: `code`, `message`, optional `hint`, raised as a Rhai runtime error.
-pub fn hapl_error(code: &str, message: String, hint: Option<&str>, pos: Position) -> Box<EvalAltResult> {
+pub fn hapl_error(
+    code: &str,
+    message: String,
+    hint: Option<&str>,
+    pos: Position,
+) -> Box<EvalAltResult> {
     let mut map = Map::new();
     map.insert(MARKER.into(), Dynamic::TRUE);
     map.insert("code".into(), code.into());
@@ -85,7 +90,9 @@ pub fn to_diagnostic(
         .map(|s| (s.function.clone(), s.span.clone()))
         .collect();
     places.push((String::new(), raised.clone()));
-    let user_index = places.iter().rposition(|(_, span)| is_user(&span.file) && span.line > 0);
+    let user_index = places
+        .iter()
+        .rposition(|(_, span)| is_user(&span.file) && span.line > 0);
     let (primary, label, trace) = match user_index {
         Some(i) => {
             // Place j lies inside the function called at place j - 1; innermost first.
@@ -126,18 +133,32 @@ fn describe(err: &EvalAltResult) -> (String, String, Vec<String>) {
                     return (get("code"), get("message"), hints);
                 }
             }
-            ("script-runtime".into(), format!("script error: {value}"), vec![])
+            (
+                "script-runtime".into(),
+                format!("script error: {value}"),
+                vec![],
+            )
         }
-        E::ErrorParsing(kind, _) => ("script-syntax".into(), format!("syntax error: {kind}"), vec![]),
+        E::ErrorParsing(kind, _) => (
+            "script-syntax".into(),
+            format!("syntax error: {kind}"),
+            vec![],
+        ),
         E::ErrorTooManyOperations(_) => (
             "script-limit".into(),
             "the script ran too many operations; does it loop forever?".into(),
-            vec!["look for a `loop` or `while` without a `break`, or recursion without an end".into()],
+            vec![
+                "look for a `loop` or `while` without a `break`, or recursion without an end"
+                    .into(),
+            ],
         ),
         E::ErrorTerminated(_, _) => (
             "script-limit".into(),
             "the script ran out of time; does it loop forever?".into(),
-            vec!["look for a `loop` or `while` without a `break`, or recursion without an end".into()],
+            vec![
+                "look for a `loop` or `while` without a `break`, or recursion without an end"
+                    .into(),
+            ],
         ),
         E::ErrorStackOverflow(_) => (
             "script-limit".into(),
@@ -146,8 +167,13 @@ fn describe(err: &EvalAltResult) -> (String, String, Vec<String>) {
         ),
         E::ErrorDataTooLarge(what, _) => (
             "script-limit".into(),
-            format!("the script built a value larger than allowed ({} over the limit)", what.to_lowercase()),
-            vec!["a platform needs no data this large; look for a loop that keeps appending".into()],
+            format!(
+                "the script built a value larger than allowed ({} over the limit)",
+                what.to_lowercase()
+            ),
+            vec![
+                "a platform needs no data this large; look for a loop that keeps appending".into(),
+            ],
         ),
         E::ErrorTooManyModules(_) => (
             "script-limit".into(),
@@ -159,7 +185,11 @@ fn describe(err: &EvalAltResult) -> (String, String, Vec<String>) {
             format!("no function `{sig}`"),
             vec!["check the function's name and the number and types of its arguments".into()],
         ),
-        other => ("script-runtime".into(), without_position(&other.to_string()), vec![]),
+        other => (
+            "script-runtime".into(),
+            without_position(&other.to_string()),
+            vec![],
+        ),
     }
 }
 

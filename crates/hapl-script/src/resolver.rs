@@ -136,7 +136,11 @@ impl Resolver {
             }
         }
         match stdlib::module(name) {
-            Some(text) => Ok((stdlib::file_name(name), text.to_owned(), ModuleOrigin::Stdlib)),
+            Some(text) => Ok((
+                stdlib::file_name(name),
+                text.to_owned(),
+                ModuleOrigin::Stdlib,
+            )),
             None => {
                 let known: Vec<&str> = stdlib::MODULES.iter().map(|(n, _)| *n).collect();
                 Err(hapl_error(
@@ -154,5 +158,9 @@ impl Resolver {
 }
 
 fn wrap_in_module(name: &str, err: EvalAltResult, pos: Position) -> Box<EvalAltResult> {
-    Box::new(EvalAltResult::ErrorInModule(name.to_owned(), Box::new(err), pos))
+    Box::new(EvalAltResult::ErrorInModule(
+        name.to_owned(),
+        Box::new(err),
+        pos,
+    ))
 }

@@ -6,7 +6,10 @@ use hapl_core::STDLIB_PREFIX;
 /// `(module name, source text)` for every embedded module, sorted by name.
 pub const MODULES: &[(&str, &str)] = &[
     ("nas_pvc", include_str!("../../../stdlib/nas_pvc.rhai")),
-    ("pinned_helm", include_str!("../../../stdlib/pinned_helm.rhai")),
+    (
+        "pinned_helm",
+        include_str!("../../../stdlib/pinned_helm.rhai"),
+    ),
 ];
 
 /// The text of an embedded module.

@@ -6,12 +6,20 @@ use hapl_script::{evaluate_str, Evaluation, Options};
 fn eval(script: &str) -> Evaluation {
     match evaluate_str("test.rhai", script, &Options::default()) {
         Ok(e) => e,
-        Err(f) => panic!("{}", f.diagnostics.iter().map(|d| d.to_string()).collect::<Vec<_>>().join("\n")),
+        Err(f) => panic!(
+            "{}",
+            f.diagnostics
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        ),
     }
 }
 
 fn eval_err(script: &str) -> hapl_core::Diagnostic {
-    let f = evaluate_str("test.rhai", script, &Options::default()).expect_err("the script should fail");
+    let f =
+        evaluate_str("test.rhai", script, &Options::default()).expect_err("the script should fail");
     assert_eq!(f.diagnostics.len(), 1, "{:?}", f.diagnostics);
     f.diagnostics.into_iter().next().unwrap()
 }
@@ -58,7 +66,9 @@ fn the_nfs_driver_is_installed_from_a_pinned_chart() {
         .expect("a HelmRelease for csi-driver-nfs");
     let chart = &release.spec.chart.as_ref().unwrap().spec;
     assert_eq!(chart.chart, "csi-driver-nfs");
-    assert!(hapl_core::quantity::is_exact_version(chart.version.as_deref().unwrap()));
+    assert!(hapl_core::quantity::is_exact_version(
+        chart.version.as_deref().unwrap()
+    ));
     assert_eq!(chart.source_ref.kind, "HelmRepository");
 }
 
@@ -78,8 +88,14 @@ fn a_pvc_has_an_explicit_size_on_the_nas_class() {
         .unwrap();
     let spec = pvc.spec.as_ref().unwrap();
     assert_eq!(spec.storage_class_name.as_deref(), Some("nfs-storage"));
-    assert_eq!(spec.resources.as_ref().unwrap().requests.as_ref().unwrap()["storage"].0, "5Gi");
-    assert_eq!(spec.access_modes.as_deref(), Some(&["ReadWriteOnce".to_owned()][..]));
+    assert_eq!(
+        spec.resources.as_ref().unwrap().requests.as_ref().unwrap()["storage"].0,
+        "5Gi"
+    );
+    assert_eq!(
+        spec.access_modes.as_deref(),
+        Some(&["ReadWriteOnce".to_owned()][..])
+    );
 }
 
 #[test]
@@ -97,11 +113,20 @@ fn a_static_pv_binds_an_existing_nas_folder_to_its_claim() {
         })
         .unwrap();
     let spec = pv.spec.as_ref().unwrap();
-    assert_eq!(spec.persistent_volume_reclaim_policy.as_deref(), Some("Retain"));
+    assert_eq!(
+        spec.persistent_volume_reclaim_policy.as_deref(),
+        Some("Retain")
+    );
     let csi = spec.csi.as_ref().unwrap();
-    assert_eq!(csi.volume_attributes.as_ref().unwrap()["share"], "/volume1/k8s/influxdb");
+    assert_eq!(
+        csi.volume_attributes.as_ref().unwrap()["share"],
+        "/volume1/k8s/influxdb"
+    );
     let claim = spec.claim_ref.as_ref().unwrap();
-    assert_eq!((claim.namespace.as_deref(), claim.name.as_deref()), (Some("datastore"), Some("influxdb-data")));
+    assert_eq!(
+        (claim.namespace.as_deref(), claim.name.as_deref()),
+        (Some("datastore"), Some("influxdb-data"))
+    );
     let pvc = e
         .platform
         .objects
@@ -111,7 +136,10 @@ fn a_static_pv_binds_an_existing_nas_folder_to_its_claim() {
             _ => None,
         })
         .unwrap();
-    assert_eq!(pvc.spec.as_ref().unwrap().volume_name.as_deref(), Some("datastore-influxdb-data"));
+    assert_eq!(
+        pvc.spec.as_ref().unwrap().volume_name.as_deref(),
+        Some("datastore-influxdb-data")
+    );
 }
 
 #[test]
@@ -132,12 +160,25 @@ let src = helm::oci_chart(p, #{ name: "app-template", url: "oci://ghcr.io/bjw-s-
 helm::release(p, #{ name: "ha", namespace: "homeassistant", source: src, values: #{ a: 1 } });
 p"#,
     );
-    let (oci, hr) = (&e.platform.objects[0].resource, &e.platform.objects[1].resource);
-    let Resource::OciRepository(oci) = oci else { panic!("{oci:?}") };
-    assert_eq!(oci.spec.reference.as_ref().unwrap().tag.as_deref(), Some("4.4.0"));
-    let Resource::HelmRelease(hr) = hr else { panic!("{hr:?}") };
+    let (oci, hr) = (
+        &e.platform.objects[0].resource,
+        &e.platform.objects[1].resource,
+    );
+    let Resource::OciRepository(oci) = oci else {
+        panic!("{oci:?}")
+    };
+    assert_eq!(
+        oci.spec.reference.as_ref().unwrap().tag.as_deref(),
+        Some("4.4.0")
+    );
+    let Resource::HelmRelease(hr) = hr else {
+        panic!("{hr:?}")
+    };
     let chart_ref = hr.spec.chart_ref.as_ref().unwrap();
-    assert_eq!((chart_ref.kind.as_str(), chart_ref.name.as_str()), ("OCIRepository", "app-template"));
+    assert_eq!(
+        (chart_ref.kind.as_str(), chart_ref.name.as_str()),
+        ("OCIRepository", "app-template")
+    );
     assert!(hr.spec.chart.is_none());
 }
 
@@ -153,8 +194,17 @@ p"#
         ));
         assert_eq!(d.code, "pinned-versions", "{version}: {d}");
         let span = d.primary.as_ref().unwrap();
-        assert_eq!((span.file.as_str(), span.line), ("test.rhai", 4), "{version}: {d}");
-        assert!(d.trace.iter().any(|f| f.span.file == "<stdlib>/pinned_helm.rhai"), "{d}");
+        assert_eq!(
+            (span.file.as_str(), span.line),
+            ("test.rhai", 4),
+            "{version}: {d}"
+        );
+        assert!(
+            d.trace
+                .iter()
+                .any(|f| f.span.file == "<stdlib>/pinned_helm.rhai"),
+            "{d}"
+        );
     }
 }
 
@@ -163,7 +213,12 @@ fn origins_record_the_users_line_and_the_module_frames_between() {
     let e = eval(&format!(
         "{NAS}fn my_claim(p, s) {{\n    nas::pvc(p, s, #{{ name: \"c\", namespace: \"n\", size: \"1Gi\" }})\n}}\nmy_claim(p, s);\np"
     ));
-    let obj = e.platform.objects.iter().find(|o| o.resource.kind() == "PersistentVolumeClaim").unwrap();
+    let obj = e
+        .platform
+        .objects
+        .iter()
+        .find(|o| o.resource.kind() == "PersistentVolumeClaim")
+        .unwrap();
     // The innermost call in a user file: `nas::pvc` inside `my_claim`, line 5.
     assert_eq!(obj.origin.site.file, "test.rhai");
     assert_eq!(obj.origin.site.line, 5);
@@ -173,9 +228,19 @@ fn origins_record_the_users_line_and_the_module_frames_between() {
     assert_eq!(obj.origin.frames[0].function, "pvc");
     assert_eq!(obj.origin.frames[0].span.file, "<stdlib>/nas_pvc.rhai");
     // Objects made by the stdlib on behalf of a nested stdlib call carry both frames.
-    let hr = e.platform.objects.iter().find(|o| o.resource.kind() == "HelmRelease").unwrap();
+    let hr = e
+        .platform
+        .objects
+        .iter()
+        .find(|o| o.resource.kind() == "HelmRelease")
+        .unwrap();
     assert_eq!(hr.origin.site.line, 3);
-    let functions: Vec<&str> = hr.origin.frames.iter().map(|f| f.function.as_str()).collect();
+    let functions: Vec<&str> = hr
+        .origin
+        .frames
+        .iter()
+        .map(|f| f.function.as_str())
+        .collect();
     assert_eq!(functions, ["release", "storage_class"]);
 }
 
@@ -191,9 +256,16 @@ p"#,
         &Options::default(),
     )
     .unwrap_err();
-    let lines: Vec<u32> = f.diagnostics.iter().map(|d| d.primary.as_ref().unwrap().line).collect();
+    let lines: Vec<u32> = f
+        .diagnostics
+        .iter()
+        .map(|d| d.primary.as_ref().unwrap().line)
+        .collect();
     assert_eq!(lines, [2, 3, 4]);
-    assert!(f.diagnostics.iter().all(|d| d.severity == Severity::Error && d.code == "invalid-object"));
+    assert!(f
+        .diagnostics
+        .iter()
+        .all(|d| d.severity == Severity::Error && d.code == "invalid-object"));
 }
 
 #[test]

@@ -77,11 +77,18 @@ fn row(name: &str, stats: &Stats, docs: usize) {
 
 fn main() {
     // `cargo bench` passes `--bench`; a number argument limits the largest N.
-    let max_n: usize = std::env::args().filter_map(|a| a.parse().ok()).next().unwrap_or(1000);
+    let max_n: usize = std::env::args()
+        .filter_map(|a| a.parse().ok())
+        .next()
+        .unwrap_or(1000);
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
     let options = Options::default();
-    println!("| case                         |   docs | median ms |    min ms |    max ms | µs / doc |");
-    println!("|------------------------------|-------:|----------:|----------:|----------:|---------:|");
+    println!(
+        "| case                         |   docs | median ms |    min ms |    max ms | µs / doc |"
+    );
+    println!(
+        "|------------------------------|-------:|----------:|----------:|----------:|---------:|"
+    );
 
     let minimal = root.join("examples/minimal/platform.rhai");
     let (stats, docs) = measure(20, || {
@@ -90,11 +97,18 @@ fn main() {
     });
     row("minimal: eval+render", &stats, docs);
 
-    for n in [10usize, 100, 1000, 5000].into_iter().filter(|n| *n <= max_n) {
+    for n in [10usize, 100, 1000, 5000]
+        .into_iter()
+        .filter(|n| *n <= max_n)
+    {
         let script = apps_script(n);
         let runs = if n >= 1000 { 5 } else { 10 };
         let (eval, objects) = measure(runs, || {
-            evaluate_str("bench.rhai", &script, &options).expect("bench script evaluates").platform.objects.len()
+            evaluate_str("bench.rhai", &script, &options)
+                .expect("bench script evaluates")
+                .platform
+                .objects
+                .len()
         });
         let e = evaluate_str("bench.rhai", &script, &options).unwrap();
         let (render, files) = measure(runs, || hapl_repo::render_tree(&e.platform).len());

@@ -14,10 +14,19 @@ pub const EXIT_OK: i32 = 0;
 pub const EXIT_ERROR: i32 = 1;
 
 #[derive(Parser)]
-#[command(name = "hapl", version, about = "Describe a Home Assistant platform on k3s in Rhai; check it against durability rules; render it for Flux.")]
+#[command(
+    name = "hapl",
+    version,
+    about = "Describe a Home Assistant platform on k3s in Rhai; check it against durability rules; render it for Flux."
+)]
 struct Cli {
     /// The platform script.
-    #[arg(long, global = true, default_value = "platform.rhai", value_name = "PATH")]
+    #[arg(
+        long,
+        global = true,
+        default_value = "platform.rhai",
+        value_name = "PATH"
+    )]
     script: PathBuf,
     /// The project's module folder, searched before the standard library [default: `lib/` next to the script].
     #[arg(long, global = true, value_name = "DIR", env = "HAPL_LIB")]
@@ -56,11 +65,18 @@ pub fn run() -> i32 {
     let color = match cli.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
-        ColorChoice::Auto => std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stderr().is_terminal(),
+        ColorChoice::Auto => {
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stderr().is_terminal()
+        }
     };
     let renderer = Renderer { color };
     let options = Options {
-        lib_dir: Some(cli.lib.clone().unwrap_or_else(|| script_dir(&cli.script).join("lib"))),
+        lib_dir: Some(
+            cli.lib
+                .clone()
+                .unwrap_or_else(|| script_dir(&cli.script).join("lib")),
+        ),
         limits: hapl_script::Limits {
             timeout: std::time::Duration::from_secs(cli.timeout),
             ..hapl_script::Limits::default()
@@ -95,13 +111,23 @@ fn print_output(evaluation: &Evaluation) {
     }
 }
 
-fn print_diagnostics(renderer: &Renderer, diagnostics: &[Diagnostic], sources: &hapl_script::Sources) {
+fn print_diagnostics(
+    renderer: &Renderer,
+    diagnostics: &[Diagnostic],
+    sources: &hapl_script::Sources,
+) {
     let mut err = std::io::stderr().lock();
     for diag in diagnostics {
         renderer.write(&mut err, diag, sources);
     }
-    let errors = diagnostics.iter().filter(|d| d.severity == Severity::Error).count();
-    let warnings = diagnostics.iter().filter(|d| d.severity == Severity::Warning).count();
+    let errors = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Error)
+        .count();
+    let warnings = diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .count();
     if errors > 0 {
         let _ = writeln!(err, "{}", count_line(errors, warnings));
     }
@@ -116,12 +142,20 @@ fn plural(n: usize, word: &str) -> String {
 }
 
 fn count_line(errors: usize, warnings: usize) -> String {
-    format!("{}, {}", plural(errors, "error"), plural(warnings, "warning"))
+    format!(
+        "{}, {}",
+        plural(errors, "error"),
+        plural(warnings, "warning")
+    )
 }
 
 fn check(evaluation: &Evaluation) -> i32 {
     let p = &evaluation.platform;
-    let warnings = evaluation.diagnostics.iter().filter(|d| d.severity == Severity::Warning).count();
+    let warnings = evaluation
+        .diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Warning)
+        .count();
     println!(
         "platform `{}` (cluster `{}`): {}, {}",
         p.name,
@@ -136,7 +170,11 @@ fn render(evaluation: &Evaluation, out: &Path) -> i32 {
     let tree = hapl_repo::render_tree(&evaluation.platform);
     match hapl_repo::write_render(out, &tree) {
         Ok(()) => {
-            println!("rendered {} to `{}`", plural(tree.len(), "file"), out.display());
+            println!(
+                "rendered {} to `{}`",
+                plural(tree.len(), "file"),
+                out.display()
+            );
             EXIT_OK
         }
         Err(e) => {

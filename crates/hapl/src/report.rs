@@ -47,10 +47,12 @@ impl Renderer {
             Severity::Warning => ReportKind::Warning,
             Severity::Note => ReportKind::Advice,
         };
-        let primary = diag
-            .primary
-            .as_ref()
-            .and_then(|s| sources.get(&s.file).and_then(|t| char_range(t, s)).map(|r| (s.file.clone(), r)));
+        let primary = diag.primary.as_ref().and_then(|s| {
+            sources
+                .get(&s.file)
+                .and_then(|t| char_range(t, s))
+                .map(|r| (s.file.clone(), r))
+        });
         let anchor = primary.clone().unwrap_or_else(|| (String::new(), 0..0));
         let mut report = Report::build(kind, anchor)
             .with_config(
@@ -78,7 +80,10 @@ impl Renderer {
             (None, None) => {}
         }
         for label in &diag.labels {
-            match sources.get(&label.span.file).and_then(|t| char_range(t, &label.span)) {
+            match sources
+                .get(&label.span.file)
+                .and_then(|t| char_range(t, &label.span))
+            {
                 Some(range) => {
                     report = report.with_label(
                         Label::new((label.span.file.clone(), range))
@@ -96,7 +101,12 @@ impl Renderer {
         for hint in &diag.hints {
             report = report.with_help(hint);
         }
-        let cache = ariadne::sources(sources.iter().map(|(n, t)| (n.to_owned(), t.to_owned())).chain([(String::new(), String::new())]));
+        let cache = ariadne::sources(
+            sources
+                .iter()
+                .map(|(n, t)| (n.to_owned(), t.to_owned()))
+                .chain([(String::new(), String::new())]),
+        );
         let _ = report.finish().write(cache, &mut *out);
     }
 }
