@@ -293,6 +293,11 @@ fn a_project_lib_module_shadows_the_stdlib_module_of_the_same_name() {
         "the stdlib nas_pvc ran: {:?}",
         tree.keys()
     );
+    assert!(
+        stderr(&o).contains("lib/nas_pvc.rhai replaces the standard library module `nas_pvc`"),
+        "{}",
+        stderr(&o)
+    );
     // Without lib/, the stdlib module runs.
     let o = hapl(
         &dir,

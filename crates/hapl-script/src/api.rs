@@ -103,25 +103,26 @@ fn parse_node(mut node: Map, pos: Position) -> RhaiResult<Node> {
     let what = "`node`";
     let name = take_str(&mut node, "name", what, pos)?.unwrap_or_else(|| "node-1".to_owned());
     let arch = take_str(&mut node, "arch", what, pos)?.unwrap_or_else(|| "arm64".to_owned());
-    let cpu_millis =
-        match node.remove("cpu") {
-            None => 4000,
-            Some(v) if v.is_int() => (v.as_int().expect("checked").max(0) as u64) * 1000,
-            Some(v) => {
-                let s = v.to_string();
-                match parse_quantity(&s) {
-                    Some(q) if v.is_string() && q > 0.0 => (q * 1000.0).round() as u64,
-                    _ => return Err(hapl_error(
+    let cpu_millis = match node.remove("cpu") {
+        None => 4000,
+        Some(v) if v.is_int() => (v.as_int().expect("checked").max(0) as u64) * 1000,
+        Some(v) => {
+            let s = v.to_string();
+            match parse_quantity(&s) {
+                Some(q) if v.is_string() && q > 0.0 => (q * 1000.0).round() as u64,
+                _ => {
+                    return Err(hapl_error(
                         "invalid-argument",
                         format!(
                             "`cpu` of `node` must be a core count like 4 or \"4000m\", found `{s}`"
                         ),
                         None,
                         pos,
-                    )),
+                    ))
                 }
             }
-        };
+        }
+    };
     let memory = take_str(&mut node, "memory", what, pos)?.unwrap_or_else(|| "8Gi".to_owned());
     let memory_bytes = match parse_quantity(&memory) {
         Some(q) if q > 0.0 => q as u64,

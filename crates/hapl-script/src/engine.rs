@@ -10,7 +10,7 @@ use rhai::{Dynamic, Engine, EvalAltResult};
 
 use crate::api::{self, MainFile, PlatformHandle};
 use crate::error::to_diagnostic;
-use crate::resolver::{Resolver, ResolverState};
+use crate::resolver::{ModuleOrigin, Resolver, ResolverState};
 use crate::sources::Sources;
 
 /// Sandbox limits. The defaults let a 5,000-app platform evaluate and stop `loop {}` in seconds.
@@ -215,6 +215,7 @@ pub fn evaluate_str(name: &str, text: &str, options: &Options) -> Result<Evaluat
     drop(handle);
     drop(value);
     diagnostics.extend(platform.check_identities());
+    diagnostics.extend(shadowing_notes(&state.borrow()));
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(fail(diagnostics, &state));
     }
@@ -226,4 +227,25 @@ pub fn evaluate_str(name: &str, text: &str, options: &Options) -> Result<Evaluat
         output,
         sources,
     })
+}
+
+/// A note for every project module that replaces a stdlib module of the same name.
+fn shadowing_notes(state: &ResolverState) -> Vec<Diagnostic> {
+    state
+        .origins
+        .iter()
+        .filter(|(name, origin)| {
+            matches!(origin, ModuleOrigin::Project(_)) && crate::stdlib::module(name).is_some()
+        })
+        .map(|(name, _)| {
+            Diagnostic::new(
+                hapl_core::Severity::Note,
+                "module-shadowed",
+                format!("lib/{name}.rhai replaces the standard library module `{name}`"),
+            )
+            .hint(format!(
+                "rename lib/{name}.rhai to use the standard library's `{name}` again"
+            ))
+        })
+        .collect()
 }
