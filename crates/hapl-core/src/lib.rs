@@ -12,6 +12,7 @@ pub mod quantity;
 pub mod render;
 pub mod resource;
 pub mod sealed_secret;
+pub mod workload;
 
 pub use diagnostic::{CheckResult, Diagnostic, Frame, Label, Severity, Span};
 pub use identity::Identity;

@@ -28,6 +28,16 @@ pub struct PlatformObject {
     pub component: String,
     /// An explicit directory (relative to the repo root) chosen by the script, if any.
     pub path: Option<String>,
+    /// The Flux layer the object is applied in (`sources`, `storage`, `infrastructure`,
+    /// `datastore`, `apps`, ...): each layer is one directory applied by one Flux Kustomization,
+    /// see [`Platform::layer_dir`].
+    pub layer: Option<String>,
+    /// The seed's phase (1 storage & data safety, 2 HA hardening, 3 long-term metrics,
+    /// 4 logging & observability, 5 Zigbee/Matter/edge, 6 backups & DR) a change to this object
+    /// belongs to.
+    pub phase: Option<u8>,
+    /// Why the object exists, in one sentence: what it does for durability. Shown in plans.
+    pub reason: Option<String>,
 }
 
 impl PlatformObject {
@@ -42,6 +52,8 @@ pub struct Platform {
     pub cluster: String,
     pub node: Option<Node>,
     pub objects: Vec<PlatformObject>,
+    /// Layer → directory overrides set by the script (adopting a repo with its own layout).
+    pub layer_dirs: BTreeMap<String, String>,
 }
 
 impl Platform {
@@ -51,6 +63,17 @@ impl Platform {
             cluster: cluster.into(),
             node: None,
             objects: Vec::new(),
+            layer_dirs: BTreeMap::new(),
+        }
+    }
+
+    /// The directory (relative to the repo root, no trailing `/`) that holds a layer's objects
+    /// and that its Flux Kustomization applies: `clusters/<cluster>/<layer>` unless the script
+    /// placed the layer elsewhere.
+    pub fn layer_dir(&self, layer: &str) -> String {
+        match self.layer_dirs.get(layer) {
+            Some(dir) => dir.clone(),
+            None => format!("clusters/{}/{layer}", self.cluster),
         }
     }
 

@@ -198,11 +198,37 @@ pub fn check_repo_path(path: &str) -> Result<(), String> {
 }
 
 fn add(ctx: NativeCallContext, p: &mut PlatformHandle, obj: Map, mut opts: Map) -> RhaiResult<()> {
-    const KNOWN: &[&str] = &["component", "path"];
+    const KNOWN: &[&str] = &["component", "path", "layer", "phase", "reason"];
     let pos = ctx.call_position();
     let component = take_str(&mut opts, "component", "`add`", pos)?;
     let path = take_str(&mut opts, "path", "`add`", pos)?;
+    let layer = take_str(&mut opts, "layer", "`add`", pos)?;
+    let reason = take_str(&mut opts, "reason", "`add`", pos)?;
+    let phase = match opts.remove("phase") {
+        None => None,
+        Some(v) => match v.as_int() {
+            Ok(n @ 1..=6) => Some(n as u8),
+            _ => {
+                return Err(hapl_error(
+                    "invalid-argument",
+                    format!("`phase` of `add` must be one of the seed's phases 1 to 6, found `{v}`"),
+                    Some("1 storage & data safety, 2 HA hardening, 3 long-term metrics, 4 logging & observability, 5 Zigbee/Matter/edge, 6 backups & DR"),
+                    pos,
+                ))
+            }
+        },
+    };
     no_more_keys(&opts, "`add`", KNOWN, pos)?;
+    if let Some(layer) = &layer {
+        if !crate::resolver::is_module_name(&layer.replace('-', "_")) {
+            return Err(hapl_error(
+                "invalid-argument",
+                format!("`{layer}` is not a usable layer name"),
+                Some("use lower-case letters, digits and `-`, e.g. `datastore`"),
+                pos,
+            ));
+        }
+    }
     if let Some(path) = &path {
         if let Err(why) = check_repo_path(path) {
             return Err(hapl_error(
@@ -238,6 +264,9 @@ fn add(ctx: NativeCallContext, p: &mut PlatformHandle, obj: Map, mut opts: Map) 
                 origin,
                 component,
                 path,
+                layer,
+                phase,
+                reason,
             });
         }
         Err(err) => {
@@ -308,6 +337,29 @@ pub(crate) fn register(engine: &mut Engine) {
     engine.register_fn("object_count", |p: &mut PlatformHandle| {
         p.0.borrow().platform.objects.len() as INT
     });
+    // The directory a layer's objects live in (and its Flux Kustomization applies).
+    engine.register_fn("layer_dir", |p: &mut PlatformHandle, layer: &str| {
+        p.0.borrow().platform.layer_dir(layer)
+    });
+    // Put a layer in a directory of the repo's own (adopting an existing layout).
+    engine.register_fn(
+        "place_layer",
+        |ctx: NativeCallContext, p: &mut PlatformHandle, layer: &str, dir: &str| -> RhaiResult<()> {
+            if let Err(why) = check_repo_path(dir) {
+                return Err(hapl_error(
+                    "invalid-path",
+                    format!("layer directory `{dir}` {why}"),
+                    Some("give a directory relative to the repository root, e.g. `clusters/microk8s/databases`"),
+                    ctx.call_position(),
+                ));
+            }
+            p.0.borrow_mut()
+                .platform
+                .layer_dirs
+                .insert(layer.to_owned(), dir.trim_end_matches('/').to_owned());
+            Ok(())
+        },
+    );
 
     // Raising a structured error from a module: the diagnostic points at the user's line.
     engine.register_fn(
