@@ -3,4 +3,5 @@
 mod support;
 
 mod cli;
+mod legacy_repo;
 mod schema;
