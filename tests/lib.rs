@@ -2,6 +2,7 @@
 
 mod support;
 
+mod book;
 mod cli;
 mod legacy_repo;
 mod schema;

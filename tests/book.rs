@@ -1,0 +1,533 @@
+//! The book is tested: every code block in `book/src/**/*.md` runs, every shown output is the
+//! real output, and every relative link and `{{#include}}` resolves. HACKING.md ("The book")
+//! describes the conventions; `the_harness_reports_a_stale_page` proves the harness fails.
+//!
+//! Code blocks, by info string (mdBook style: language, then comma-separated attributes):
+//! - ` ```rhai `: the block is a `platform.rhai`; `hapl check` must succeed with nothing on
+//!   stderr. `rhai,ignore` is not run (a fragment).
+//! - ` ```rhai,should_fail `: `hapl check` must fail, and its stderr must be exactly the next
+//!   code block, which must be a ` ```text ` block.
+//! - ` ```console `: every `$ hapl ...` line is run and what it prints (stdout, then stderr)
+//!   must be the lines below it, up to the next `$ ` line. Other commands are not allowed. The
+//!   command must exit 0, or with `status=N` (an attribute) the last command must exit N.
+//!
+//! `cwd=DIR` (an attribute, relative to the repository root) runs a block in a copy of DIR (a
+//! rhai block replaces DIR's `platform.rhai`), so a project's `lib/` is there and the repository
+//! is never written. Without it a block runs in an empty directory. Output is compared with
+//! colour off, line by line without trailing spaces.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+use crate::support::root;
+
+/// Commands a ` ```rhai ` block must pass. `plan` joins when the CLI has it.
+const RHAI_MUST_PASS: &[&str] = &["check"];
+
+/// A fenced code block of a page.
+struct Block {
+    /// 1-based line of the opening fence.
+    line: usize,
+    lang: String,
+    attrs: Vec<String>,
+    /// The body with `{{#include}}`s expanded.
+    body: String,
+}
+
+impl Block {
+    fn has(&self, attr: &str) -> bool {
+        self.attrs.iter().any(|a| a == attr)
+    }
+
+    fn attr(&self, key: &str) -> Option<&str> {
+        self.attrs
+            .iter()
+            .find_map(|a| a.strip_prefix(key)?.strip_prefix('='))
+    }
+}
+
+/// Problems found in one book, as `file:line: message`.
+#[derive(Default)]
+struct Report {
+    problems: Vec<String>,
+    blocks_run: usize,
+    links_checked: usize,
+}
+
+impl Report {
+    fn problem(&mut self, page: &Path, line: usize, message: String) {
+        self.problems
+            .push(format!("{}:{line}: {message}", page.display()));
+    }
+}
+
+fn markdown_files(dir: &Path) -> Vec<PathBuf> {
+    let mut out = Vec::new();
+    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
+        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
+        .map(|e| e.unwrap().path())
+        .collect();
+    entries.sort();
+    for path in entries {
+        if path.is_dir() {
+            out.extend(markdown_files(&path));
+        } else if path.extension().is_some_and(|e| e == "md") {
+            out.push(path);
+        }
+    }
+    out
+}
+
+/// The text an `{{#include ARG}}` stands for: a whole file, `file:START:END` (1-based,
+/// inclusive, either side may be empty), or `file:ANCHOR` (between `ANCHOR: name` and
+/// `ANCHOR_END: name` lines), as mdBook reads it.
+fn include(page: &Path, arg: &str) -> Result<String, String> {
+    let mut parts = arg.trim().splitn(2, ':');
+    let file = parts.next().unwrap_or_default();
+    let path = page.parent().unwrap().join(file);
+    let text = std::fs::read_to_string(&path)
+        .map_err(|e| format!("`{{{{#include {arg}}}}}`: {}: {e}", path.display()))?;
+    let lines: Vec<&str> = text.lines().collect();
+    let Some(selector) = parts.next() else {
+        return Ok(text);
+    };
+    let number = |s: &str| s.parse::<usize>().map_err(|_| format!("bad line `{s}`"));
+    let selected: Vec<&str> = if let Some((start, end)) = selector.split_once(':') {
+        let start = if start.is_empty() { 1 } else { number(start)? };
+        let end = if end.is_empty() {
+            lines.len()
+        } else {
+            number(end)?
+        };
+        if start == 0 || start > end || end > lines.len() {
+            return Err(format!(
+                "`{{{{#include {arg}}}}}`: {file} has {} lines",
+                lines.len()
+            ));
+        }
+        lines[start - 1..end].to_vec()
+    } else if let Ok(line) = selector.parse::<usize>() {
+        lines
+            .get(line.wrapping_sub(1)..)
+            .unwrap_or_default()
+            .to_vec()
+    } else {
+        let begin = lines
+            .iter()
+            .position(|l| l.contains(&format!("ANCHOR: {selector}")))
+            .ok_or_else(|| format!("`{{{{#include {arg}}}}}`: no anchor `{selector}`"))?;
+        let end = lines[begin..]
+            .iter()
+            .position(|l| l.contains(&format!("ANCHOR_END: {selector}")))
+            .ok_or_else(|| format!("`{{{{#include {arg}}}}}`: anchor `{selector}` never ends"))?;
+        lines[begin + 1..begin + end]
+            .iter()
+            .copied()
+            .filter(|l| !l.contains("ANCHOR"))
+            .collect()
+    };
+    Ok(selected.join("\n") + "\n")
+}
+
+/// Expands every `{{#include ...}}` in `text`.
+fn expand_includes(page: &Path, text: &str) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = text;
+    while let Some(start) = rest.find("{{#include ") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + "{{#include ".len()..];
+        let end = after
+            .find("}}")
+            .ok_or("`{{#include` is never closed".to_owned())?;
+        let included = include(page, &after[..end])?;
+        out.push_str(included.strip_suffix('\n').unwrap_or(&included));
+        rest = &after[end + 2..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+/// The fenced code blocks of a page (fences of three or more backticks at the line start).
+fn code_blocks(page: &Path, text: &str, report: &mut Report) -> Vec<Block> {
+    let mut blocks = Vec::new();
+    let mut open: Option<(usize, String, String, Vec<&str>)> = None;
+    for (i, line) in text.lines().enumerate() {
+        let fence_len = line.len() - line.trim_start_matches('`').len();
+        let Some((start, fence, info, body)) = &mut open else {
+            if fence_len >= 3 {
+                let info = line[fence_len..].trim().to_owned();
+                open = Some((i + 1, line[..fence_len].to_owned(), info, Vec::new()));
+            }
+            continue;
+        };
+        if line.trim_end() != fence.as_str() {
+            body.push(line);
+            continue;
+        }
+        let mut words = info.split(',').map(|w| w.trim().to_owned());
+        let lang = words.next().unwrap_or_default();
+        match expand_includes(page, &(body.join("\n") + "\n")) {
+            Ok(body) => blocks.push(Block {
+                line: *start,
+                lang,
+                attrs: words.collect(),
+                body,
+            }),
+            Err(e) => report.problem(page, *start, e),
+        }
+        open = None;
+    }
+    if let Some((start, ..)) = open {
+        report.problem(page, start, "code block is never closed".to_owned());
+    }
+    blocks
+}
+
+/// A fresh directory for one block: a copy of `cwd` (relative to `repo`) or empty.
+fn workdir(repo: &Path, block: &Block) -> Result<tempfile::TempDir, String> {
+    let dir = tempfile::tempdir().unwrap();
+    if let Some(cwd) = block.attr("cwd") {
+        let from = repo.join(cwd);
+        if !from.is_dir() {
+            return Err(format!("cwd `{cwd}` is not a directory of the repository"));
+        }
+        copy_dir(&from, dir.path());
+    }
+    Ok(dir)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    for entry in std::fs::read_dir(from).unwrap() {
+        let path = entry.unwrap().path();
+        let target = to.join(path.file_name().unwrap());
+        if path.is_dir() {
+            if path.file_name() != Some(".git".as_ref()) {
+                std::fs::create_dir(&target).unwrap();
+                copy_dir(&path, &target);
+            }
+        } else {
+            std::fs::copy(&path, &target).unwrap();
+        }
+    }
+}
+
+fn run_hapl(dir: &Path, args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_hapl"))
+        .args(args)
+        .current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("HAPL_LIB")
+        .output()
+        .expect("hapl runs")
+}
+
+/// Text for comparison: trailing spaces of each line and trailing empty lines removed.
+fn normalise(text: &str) -> String {
+    let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
+    lines.join("\n").trim_end_matches('\n').to_owned()
+}
+
+/// `None` when they agree, else a message showing both.
+fn compare(what: &str, shown: &str, real: &str) -> Option<String> {
+    let (shown, real) = (normalise(shown), normalise(real));
+    (shown != real).then(|| {
+        format!("{what} is stale\n--- shown in the book\n{shown}\n--- real output\n{real}\n---")
+    })
+}
+
+fn check_rhai(repo: &Path, block: &Block, next: Option<&Block>) -> Result<(), String> {
+    let dir = workdir(repo, block)?;
+    std::fs::write(dir.path().join("platform.rhai"), &block.body).unwrap();
+    let text = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
+    if block.has("should_fail") {
+        let out = run_hapl(dir.path(), &["check"]);
+        if out.status.success() {
+            return Err("marked should_fail, but `hapl check` succeeds".to_owned());
+        }
+        let Some(shown) = next.filter(|b| b.lang == "text") else {
+            return Err(
+                "a should_fail block must be followed by a ```text block with the error".to_owned(),
+            );
+        };
+        return compare("the error shown after it", &shown.body, &text(&out)).map_or(Ok(()), Err);
+    }
+    for command in RHAI_MUST_PASS {
+        let out = run_hapl(dir.path(), &[command]);
+        if !out.status.success() || !out.stderr.is_empty() {
+            return Err(format!(
+                "`hapl {command}` is not clean (exit {:?}):\n{}",
+                out.status.code(),
+                text(&out)
+            ));
+        }
+    }
+    Ok(())
+}
+
+fn check_console(repo: &Path, block: &Block) -> Result<(), String> {
+    let mut commands: Vec<(&str, Vec<&str>)> = Vec::new();
+    for line in block.body.lines() {
+        if let Some(command) = line.strip_prefix("$ ") {
+            commands.push((command, Vec::new()));
+        } else if let Some((_, shown)) = commands.last_mut() {
+            shown.push(line);
+        } else if !line.trim().is_empty() {
+            return Err("a console block starts with a `$ ` command".to_owned());
+        }
+    }
+    let dir = workdir(repo, block)?;
+    let last_status = match block.attr("status") {
+        Some(s) => s
+            .parse()
+            .map_err(|_| format!("status `{s}` is not a number"))?,
+        None => 0,
+    };
+    for (i, (command, shown)) in commands.iter().enumerate() {
+        let words: Vec<&str> = command.split_whitespace().collect();
+        let Some(("hapl", args)) = words.split_first().map(|(c, a)| (*c, a)) else {
+            return Err(format!("`{command}`: only `hapl` commands can be run"));
+        };
+        let out = run_hapl(dir.path(), args);
+        let real = format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        if let Some(stale) = compare(
+            &format!("the output of `{command}`"),
+            &shown.join("\n"),
+            &real,
+        ) {
+            return Err(stale);
+        }
+        let want = if i + 1 == commands.len() {
+            last_status
+        } else {
+            0
+        };
+        if out.status.code() != Some(want) {
+            return Err(format!(
+                "`{command}` exits {:?}, the block expects {want} (attribute status=N)",
+                out.status.code()
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The heading anchors of a page, as mdBook makes them (lowercase, spaces to `-`, other
+/// punctuation dropped).
+fn anchors(text: &str) -> Vec<String> {
+    text.lines()
+        .filter(|l| l.starts_with('#'))
+        .map(|l| {
+            l.trim_start_matches('#')
+                .trim()
+                .to_lowercase()
+                .chars()
+                .filter_map(|c| match c {
+                    ' ' => Some('-'),
+                    c if c.is_alphanumeric() || c == '-' || c == '_' => Some(c),
+                    _ => None,
+                })
+                .collect()
+        })
+        .collect()
+}
+
+/// Every relative link `](target)` of a page points at a file of the book (and an anchor of
+/// it, when one is given). Links inside code blocks are not links.
+fn check_links(page: &Path, text: &str, report: &mut Report) {
+    let mut in_code = false;
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+        }
+        if in_code {
+            continue;
+        }
+        for (pos, _) in line.match_indices("](") {
+            let rest = &line[pos + 2..];
+            let Some(end) = rest.find(')') else { continue };
+            let target = rest[..end].split_whitespace().next().unwrap_or_default();
+            if target.contains("://") || target.starts_with("mailto:") {
+                continue;
+            }
+            report.links_checked += 1;
+            let (file, anchor) = target.split_once('#').unwrap_or((target, ""));
+            let path = if file.is_empty() {
+                page.to_path_buf()
+            } else {
+                page.parent().unwrap().join(file)
+            };
+            let Ok(linked) = std::fs::read_to_string(&path) else {
+                report.problem(page, i + 1, format!("link `{target}`: no such file"));
+                continue;
+            };
+            let is_markdown = path.extension().is_some_and(|e| e == "md");
+            if !anchor.is_empty() && is_markdown && !anchors(&linked).iter().any(|a| a == anchor) {
+                report.problem(page, i + 1, format!("link `{target}`: no such heading"));
+            }
+        }
+    }
+}
+
+/// Checks every page of the book in `src`; `repo` is where `cwd=` directories are found.
+fn check_book(src: &Path, repo: &Path) -> Report {
+    let mut report = Report::default();
+    let summary = src.join("SUMMARY.md");
+    if !summary.is_file() {
+        report.problem(&summary, 1, "no SUMMARY.md".to_owned());
+    }
+    for page in markdown_files(src) {
+        let text = std::fs::read_to_string(&page).unwrap();
+        check_links(&page, &text, &mut report);
+        if page != summary
+            && !std::fs::read_to_string(&summary)
+                .unwrap_or_default()
+                .contains(page.strip_prefix(src).unwrap().to_str().unwrap())
+        {
+            report.problem(&page, 1, "the page is not in SUMMARY.md".to_owned());
+        }
+        let blocks = code_blocks(&page, &text, &mut report);
+        for (i, block) in blocks.iter().enumerate() {
+            let result = match block.lang.as_str() {
+                "rhai" if block.has("ignore") => continue,
+                "rhai" => check_rhai(repo, block, blocks.get(i + 1)),
+                "console" if block.body.contains("$ hapl") => check_console(repo, block),
+                _ => continue,
+            };
+            report.blocks_run += 1;
+            if let Err(e) = result {
+                report.problem(&page, block.line, e);
+            }
+        }
+    }
+    report
+}
+
+#[test]
+fn every_example_in_the_book_runs_and_every_shown_output_is_real() {
+    let report = check_book(&root().join("book/src"), &root());
+    assert!(
+        report.problems.is_empty(),
+        "the book is stale:\n\n{}",
+        report.problems.join("\n\n")
+    );
+    assert!(
+        report.blocks_run >= 3,
+        "only {} blocks ran",
+        report.blocks_run
+    );
+    assert!(
+        report.links_checked >= 2,
+        "only {} links",
+        report.links_checked
+    );
+}
+
+/// A throwaway book with one page of each kind of staleness: each is reported at its line,
+/// and the good blocks beside them are not.
+#[test]
+fn the_harness_reports_a_stale_page() {
+    let repo = tempfile::tempdir().unwrap();
+    let src = repo.path().join("book/src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::create_dir_all(repo.path().join("project")).unwrap();
+    let minimal = std::fs::read_to_string(root().join("examples/minimal/platform.rhai")).unwrap();
+    std::fs::write(repo.path().join("project/platform.rhai"), &minimal).unwrap();
+    std::fs::write(
+        src.join("SUMMARY.md"),
+        "# Summary\n\n[Stale](stale.md)\n[Gone](gone.md)\n",
+    )
+    .unwrap();
+    let bad_rhai = "let p = platform(\"x\");\nhelm::release(p, #{});\np\n";
+    let page = [
+        "# Stale",                                  // 1
+        "",                                         // 2
+        "```rhai",                                  // 3: good, included
+        "{{#include ../../project/platform.rhai}}", // 4
+        "```",                                      // 5
+        "",                                         // 6
+        "```rhai",                                  // 7: does not check
+        bad_rhai.trim_end(),                        // 8-10
+        "```",                                      // 11
+        "",                                         // 12
+        "```rhai,should_fail",                      // 13: error text is stale
+        "let p = platform(\"x\", #{ nod: 1 });",    // 14
+        "p",                                        // 15
+        "```",                                      // 16
+        "",                                         // 17
+        "```text",                                  // 18
+        "Error: something else",                    // 19
+        "```",                                      // 20
+        "",                                         // 21
+        "```console,cwd=project",                   // 22: good
+        "$ hapl check",                             // 23
+        "platform `minimal` (cluster `minimal`): 6 objects, 0 errors, 0 warnings",
+        "```",                    // 25
+        "",                       // 26
+        "```console,cwd=project", // 27: stale output
+        "$ hapl check",           // 28
+        "platform `minimal` (cluster `minimal`): 5 objects, 0 errors, 0 warnings",
+        "```",                                                                // 30
+        "",                                                                   // 31
+        "```rhai",                                 // 32: include of a missing file
+        "{{#include ../../project/missing.rhai}}", // 33
+        "```",                                     // 34
+        "",                                        // 35
+        "See [the intro](intro.md) and [this](#stale) and [that](#nowhere).", // 36
+        "",                                        // 37
+        "```rhai,should_fail",                     // 38: succeeds
+        "{{#include ../../project/platform.rhai}}", // 39
+        "```",                                     // 40
+        "",                                        // 41
+        "```text",                                 // 42
+        "```",                                     // 43
+    ]
+    .join("\n");
+    std::fs::write(src.join("stale.md"), page + "\n").unwrap();
+    std::fs::write(src.join("orphan.md"), "# Orphan\n").unwrap();
+
+    let report = check_book(&src, repo.path());
+    let at = |line: &str| -> Vec<&String> {
+        report
+            .problems
+            .iter()
+            .filter(|p| p.contains(&format!("stale.md:{line}:")))
+            .collect()
+    };
+    for (line, words) in [
+        ("7", "`hapl check` is not clean"),
+        ("13", "the error shown after it is stale"),
+        ("27", "the output of `hapl check` is stale"),
+        ("32", "missing.rhai"),
+        ("36", "link `intro.md`: no such file"),
+        ("36", "link `#nowhere`: no such heading"),
+        ("38", "marked should_fail, but `hapl check` succeeds"),
+    ] {
+        assert!(
+            at(line).iter().any(|p| p.contains(words)),
+            "no problem `{words}` at line {line}; problems:\n{}",
+            report.problems.join("\n")
+        );
+    }
+    for good in ["3", "22"] {
+        assert!(at(good).is_empty(), "line {good} is fine: {:?}", at(good));
+    }
+    assert!(report
+        .problems
+        .iter()
+        .any(|p| p.contains("orphan.md:1: the page is not in SUMMARY.md")));
+    assert!(report
+        .problems
+        .iter()
+        .any(|p| p.contains("SUMMARY.md:4: link `gone.md`: no such file")));
+    assert_eq!(report.problems.len(), 9, "{}", report.problems.join("\n"));
+    // The stale console block shows both sides.
+    let stale = at("27")[0];
+    assert!(
+        stale.contains("5 objects") && stale.contains("6 objects"),
+        "{stale}"
+    );
+}
