@@ -17,9 +17,9 @@
 //! colour off, line by line without trailing spaces.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-use crate::support::root;
+use crate::support::{hapl, root};
 
 /// Commands a ` ```rhai ` block must pass. `plan` joins when the CLI has it.
 const RHAI_MUST_PASS: &[&str] = &["check"];
@@ -211,16 +211,6 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-fn run_hapl(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hapl"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("HAPL_LIB")
-        .output()
-        .expect("hapl runs")
-}
-
 /// Text for comparison: trailing spaces of each line and trailing empty lines removed.
 fn normalise(text: &str) -> String {
     let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
@@ -240,7 +230,7 @@ fn check_rhai(repo: &Path, block: &Block, next: Option<&Block>) -> Result<(), St
     std::fs::write(dir.path().join("platform.rhai"), &block.body).unwrap();
     let text = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
     if block.has("should_fail") {
-        let out = run_hapl(dir.path(), &["check"]);
+        let out = hapl(dir.path(), &["check"]);
         if out.status.success() {
             return Err("marked should_fail, but `hapl check` succeeds".to_owned());
         }
@@ -252,7 +242,7 @@ fn check_rhai(repo: &Path, block: &Block, next: Option<&Block>) -> Result<(), St
         return compare("the error shown after it", &shown.body, &text(&out)).map_or(Ok(()), Err);
     }
     for command in RHAI_MUST_PASS {
-        let out = run_hapl(dir.path(), &[command]);
+        let out = hapl(dir.path(), &[command]);
         if !out.status.success() || !out.stderr.is_empty() {
             return Err(format!(
                 "`hapl {command}` is not clean (exit {:?}):\n{}",
@@ -287,7 +277,7 @@ fn check_console(repo: &Path, block: &Block) -> Result<(), String> {
         let Some(("hapl", args)) = words.split_first().map(|(c, a)| (*c, a)) else {
             return Err(format!("`{command}`: only `hapl` commands can be run"));
         };
-        let out = run_hapl(dir.path(), args);
+        let out = hapl(dir.path(), args);
         let real = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
