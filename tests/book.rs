@@ -78,9 +78,9 @@ fn markdown_files(dir: &Path) -> Vec<PathBuf> {
     out
 }
 
-/// The text an `{{#include ARG}}` stands for: a whole file, `file:START:END` (1-based,
-/// inclusive, either side may be empty), or `file:ANCHOR` (between `ANCHOR: name` and
-/// `ANCHOR_END: name` lines), as mdBook reads it.
+/// The text an `{{#include ARG}}` stands for: a whole file, `file:LINE`, `file:START:END`
+/// (1-based, inclusive, either side may be empty), or `file:ANCHOR` (between `ANCHOR: name`
+/// and `ANCHOR_END: name` lines), as mdBook reads it.
 fn include(page: &Path, arg: &str) -> Result<String, String> {
     let mut parts = arg.trim().splitn(2, ':');
     let file = parts.next().unwrap_or_default();
@@ -107,10 +107,13 @@ fn include(page: &Path, arg: &str) -> Result<String, String> {
         }
         lines[start - 1..end].to_vec()
     } else if let Ok(line) = selector.parse::<usize>() {
-        lines
-            .get(line.wrapping_sub(1)..)
-            .unwrap_or_default()
-            .to_vec()
+        let Some(one) = line.checked_sub(1).and_then(|i| lines.get(i)) else {
+            return Err(format!(
+                "`{{{{#include {arg}}}}}`: {file} has {} lines",
+                lines.len()
+            ));
+        };
+        vec![*one]
     } else {
         let begin = lines
             .iter()
@@ -129,11 +132,17 @@ fn include(page: &Path, arg: &str) -> Result<String, String> {
     Ok(selected.join("\n") + "\n")
 }
 
-/// Expands every `{{#include ...}}` in `text`.
+/// Expands every `{{#include ...}}` in `text`; `\{{#include ...}}` stays, without the `\`.
 fn expand_includes(page: &Path, text: &str) -> Result<String, String> {
     let mut out = String::new();
     let mut rest = text;
     while let Some(start) = rest.find("{{#include ") {
+        if let Some(before) = rest[..start].strip_suffix('\\') {
+            out.push_str(before);
+            out.push_str("{{");
+            rest = &rest[start + 2..];
+            continue;
+        }
         out.push_str(&rest[..start]);
         let after = &rest[start + "{{#include ".len()..];
         let end = after
@@ -305,14 +314,32 @@ fn check_console(repo: &Path, block: &Block) -> Result<(), String> {
     Ok(())
 }
 
-/// The heading anchors of a page, as mdBook makes them (lowercase, spaces to `-`, other
-/// punctuation dropped).
+/// The lines of a page outside code blocks, with their 1-based numbers.
+fn prose_lines(text: &str) -> Vec<(usize, &str)> {
+    let mut in_code = false;
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        if line.starts_with("```") {
+            in_code = !in_code;
+        } else if !in_code {
+            out.push((i + 1, line));
+        }
+    }
+    out
+}
+
+/// The heading anchors of a page, as mdBook makes them: an explicit `{#id}`, or the heading
+/// in lowercase with spaces turned into `-` and other punctuation dropped.
 fn anchors(text: &str) -> Vec<String> {
-    text.lines()
-        .filter(|l| l.starts_with('#'))
-        .map(|l| {
-            l.trim_start_matches('#')
-                .trim()
+    prose_lines(text)
+        .into_iter()
+        .filter(|(_, l)| l.starts_with('#'))
+        .map(|(_, l)| {
+            let heading = l.trim_start_matches('#').trim();
+            if let Some((_, id)) = heading.strip_suffix('}').and_then(|h| h.rsplit_once("{#")) {
+                return id.to_owned();
+            }
+            heading
                 .to_lowercase()
                 .chars()
                 .filter_map(|c| match c {
@@ -325,16 +352,12 @@ fn anchors(text: &str) -> Vec<String> {
         .collect()
 }
 
-/// Every relative link `](target)` of a page points at a file of the book (and an anchor of
-/// it, when one is given). Links inside code blocks are not links.
-fn check_links(page: &Path, text: &str, report: &mut Report) {
-    let mut in_code = false;
-    for (i, line) in text.lines().enumerate() {
-        if line.starts_with("```") {
-            in_code = !in_code;
-        }
-        if in_code {
-            continue;
+/// Outside code blocks, every `{{#include}}` resolves and every relative link `](target)`
+/// points at a file of the book (and at a heading of it, when it has a `#anchor`).
+fn check_prose(page: &Path, text: &str, report: &mut Report) {
+    for (i, line) in prose_lines(text) {
+        if let Err(e) = expand_includes(page, line) {
+            report.problem(page, i, e);
         }
         for (pos, _) in line.match_indices("](") {
             let rest = &line[pos + 2..];
@@ -351,12 +374,12 @@ fn check_links(page: &Path, text: &str, report: &mut Report) {
                 page.parent().unwrap().join(file)
             };
             let Ok(linked) = std::fs::read_to_string(&path) else {
-                report.problem(page, i + 1, format!("link `{target}`: no such file"));
+                report.problem(page, i, format!("link `{target}`: no such file"));
                 continue;
             };
             let is_markdown = path.extension().is_some_and(|e| e == "md");
             if !anchor.is_empty() && is_markdown && !anchors(&linked).iter().any(|a| a == anchor) {
-                report.problem(page, i + 1, format!("link `{target}`: no such heading"));
+                report.problem(page, i, format!("link `{target}`: no such heading"));
             }
         }
     }
@@ -371,7 +394,7 @@ fn check_book(src: &Path, repo: &Path) -> Report {
     }
     for page in markdown_files(src) {
         let text = std::fs::read_to_string(&page).unwrap();
-        check_links(&page, &text, &mut report);
+        check_prose(&page, &text, &mut report);
         if page != summary
             && !std::fs::read_to_string(&summary)
                 .unwrap_or_default()
@@ -474,6 +497,15 @@ fn the_harness_reports_a_stale_page() {
         "",                                        // 41
         "```text",                                 // 42
         "```",                                     // 43
+        "",                                        // 44
+        "## Details {#details}",                   // 45
+        "{{#include ../../project/nothing.md}}",   // 46: include of a missing file
+        "See [the details](#details).",            // 47: explicit anchor
+        "",                                        // 48
+        "```rhai,ignore",                          // 49
+        "\\{{#include not/expanded.rhai}}",        // 50: escaped, not an include
+        "{{#include ../../project/platform.rhai:1}}", // 51: one line
+        "```",                                     // 52
     ]
     .join("\n");
     std::fs::write(src.join("stale.md"), page + "\n").unwrap();
@@ -495,6 +527,7 @@ fn the_harness_reports_a_stale_page() {
         ("36", "link `intro.md`: no such file"),
         ("36", "link `#nowhere`: no such heading"),
         ("38", "marked should_fail, but `hapl check` succeeds"),
+        ("46", "nothing.md"),
     ] {
         assert!(
             at(line).iter().any(|p| p.contains(words)),
@@ -502,7 +535,7 @@ fn the_harness_reports_a_stale_page() {
             report.problems.join("\n")
         );
     }
-    for good in ["3", "22"] {
+    for good in ["3", "22", "47", "49"] {
         assert!(at(good).is_empty(), "line {good} is fine: {:?}", at(good));
     }
     assert!(report
@@ -513,7 +546,7 @@ fn the_harness_reports_a_stale_page() {
         .problems
         .iter()
         .any(|p| p.contains("SUMMARY.md:4: link `gone.md`: no such file")));
-    assert_eq!(report.problems.len(), 9, "{}", report.problems.join("\n"));
+    assert_eq!(report.problems.len(), 10, "{}", report.problems.join("\n"));
     // The stale console block shows both sides.
     let stale = at("27")[0];
     assert!(
