@@ -32,6 +32,8 @@ struct Block {
     attrs: Vec<String>,
     /// The body with `{{#include}}`s expanded.
     body: String,
+    /// Whether the body came (partly) from an `{{#include}}`.
+    included: bool,
 }
 
 impl Block {
@@ -175,11 +177,13 @@ fn code_blocks(page: &Path, text: &str, report: &mut Report) -> Vec<Block> {
         }
         let mut words = info.split(',').map(|w| w.trim().to_owned());
         let lang = words.next().unwrap_or_default();
-        match expand_includes(page, &(body.join("\n") + "\n")) {
+        let raw = body.join("\n") + "\n";
+        match expand_includes(page, &raw) {
             Ok(body) => blocks.push(Block {
                 line: *start,
                 lang,
                 attrs: words.collect(),
+                included: body != raw,
                 body,
             }),
             Err(e) => report.problem(page, *start, e),
@@ -385,9 +389,27 @@ fn check_prose(page: &Path, text: &str, report: &mut Report) {
     }
 }
 
-/// Checks every page of the book in `src`; `repo` is where `cwd=` directories are found.
+/// `(examples/NAME/platform.rhai, its text)` for every example of the repository.
+fn example_scripts(repo: &Path) -> Vec<(String, String)> {
+    let Ok(dirs) = std::fs::read_dir(repo.join("examples")) else {
+        return Vec::new();
+    };
+    let mut out: Vec<(String, String)> = dirs
+        .map(|d| d.unwrap().path().join("platform.rhai"))
+        .filter_map(|p| {
+            let text = std::fs::read_to_string(&p).ok()?;
+            Some((p.strip_prefix(repo).unwrap().display().to_string(), text))
+        })
+        .collect();
+    out.sort();
+    out
+}
+
+/// Checks every page of the book in `src`; `repo` is where `cwd=` directories and the
+/// `examples/` the book must include (never copy) are found.
 fn check_book(src: &Path, repo: &Path) -> Report {
     let mut report = Report::default();
+    let examples = example_scripts(repo);
     let summary = src.join("SUMMARY.md");
     if !summary.is_file() {
         report.problem(&summary, 1, "no SUMMARY.md".to_owned());
@@ -403,6 +425,15 @@ fn check_book(src: &Path, repo: &Path) -> Report {
             report.problem(&page, 1, "the page is not in SUMMARY.md".to_owned());
         }
         let blocks = code_blocks(&page, &text, &mut report);
+        for block in blocks.iter().filter(|b| b.lang == "rhai" && !b.included) {
+            if let Some(example) = examples
+                .iter()
+                .find(|(_, t)| normalise(t) == normalise(&block.body))
+            {
+                let message = format!("a copy of {}: include it instead", example.0);
+                report.problem(&page, block.line, message);
+            }
+        }
         for (i, block) in blocks.iter().enumerate() {
             let result = match block.lang.as_str() {
                 "rhai" if block.has("ignore") => continue,
@@ -449,6 +480,9 @@ fn the_harness_reports_a_stale_page() {
     std::fs::create_dir_all(repo.path().join("project")).unwrap();
     let minimal = std::fs::read_to_string(root().join("examples/minimal/platform.rhai")).unwrap();
     std::fs::write(repo.path().join("project/platform.rhai"), &minimal).unwrap();
+    std::fs::create_dir_all(repo.path().join("examples/tiny")).unwrap();
+    let tiny = "let p = platform(\"tiny\");\np\n";
+    std::fs::write(repo.path().join("examples/tiny/platform.rhai"), tiny).unwrap();
     std::fs::write(
         src.join("SUMMARY.md"),
         "# Summary\n\n[Stale](stale.md)\n[Gone](gone.md)\n",
@@ -506,6 +540,11 @@ fn the_harness_reports_a_stale_page() {
         "\\{{#include not/expanded.rhai}}",        // 50: escaped, not an include
         "{{#include ../../project/platform.rhai:1}}", // 51: one line
         "```",                                     // 52
+        "",                                        // 53
+        "```rhai",                                 // 54: a copy of an example
+        "let p = platform(\"tiny\");",             // 55
+        "p",                                       // 56
+        "```",                                     // 57
     ]
     .join("\n");
     std::fs::write(src.join("stale.md"), page + "\n").unwrap();
@@ -528,6 +567,10 @@ fn the_harness_reports_a_stale_page() {
         ("36", "link `#nowhere`: no such heading"),
         ("38", "marked should_fail, but `hapl check` succeeds"),
         ("46", "nothing.md"),
+        (
+            "54",
+            "a copy of examples/tiny/platform.rhai: include it instead",
+        ),
     ] {
         assert!(
             at(line).iter().any(|p| p.contains(words)),
@@ -546,7 +589,7 @@ fn the_harness_reports_a_stale_page() {
         .problems
         .iter()
         .any(|p| p.contains("SUMMARY.md:4: link `gone.md`: no such file")));
-    assert_eq!(report.problems.len(), 10, "{}", report.problems.join("\n"));
+    assert_eq!(report.problems.len(), 11, "{}", report.problems.join("\n"));
     // The stale console block shows both sides.
     let stale = at("27")[0];
     assert!(
