@@ -29,7 +29,10 @@ fn env_num(name: &str) -> Option<u64> {
 fn parse(spec: &Value) -> Result<(PathBuf, Vec<CommitSpec>, ApplyOptions), String> {
     let repo = spec["repo"].as_str().ok_or("`repo` must be a string")?;
     let mut commits = Vec::new();
-    for c in spec["commits"].as_array().ok_or("`commits` must be a list")? {
+    for c in spec["commits"]
+        .as_array()
+        .ok_or("`commits` must be a list")?
+    {
         let message = c["message"].as_str().ok_or("`message` must be a string")?;
         let mut changes = Vec::new();
         for f in c["changes"].as_array().ok_or("`changes` must be a list")? {

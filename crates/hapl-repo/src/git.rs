@@ -209,13 +209,21 @@ pub enum Step {
     Recovered,
     Checked,
     BlobsWritten,
-    CommitCreated { title: String },
+    CommitCreated {
+        title: String,
+    },
     JournalWritten,
     BranchMoved,
     /// The new content is on disk in a temporary file, not yet renamed.
-    FileStaged { path: String },
-    FileWritten { path: String },
-    FileDeleted { path: String },
+    FileStaged {
+        path: String,
+    },
+    FileWritten {
+        path: String,
+    },
+    FileDeleted {
+        path: String,
+    },
     IndexUpdated,
     Done,
 }
@@ -660,19 +668,24 @@ fn commit_all(
         .flatten()
         .filter_map(|(_, new, _)| new.as_ref().map(|e| e.id.as_str()))
         .collect();
-    for id in needed {
-        let written = repo.git.run_with(
-            &["hash-object", "-w", "--no-filters", "--stdin"],
-            Some(&plan.contents[id]),
-            &[],
-        )?;
-        let written = String::from_utf8_lossy(&written).trim().to_owned();
-        if written != id {
-            return Err(ApplyError::Git {
-                command: "hash-object -w --no-filters --stdin".into(),
-                stderr: format!("stored blob {written}, expected {id}"),
-            });
-        }
+    // One `hash-object` for all blobs, from files in the temporary directory.
+    let mut list = String::new();
+    for (n, id) in needed.iter().enumerate() {
+        let file = tmp.join(format!("blob-{n}"));
+        fs::write(&file, &plan.contents[*id]).map_err(io_at(&file))?;
+        list.push_str(&format!("{}\n", file.display()));
+    }
+    let written = repo.git.run_with(
+        &["hash-object", "-w", "--no-filters", "--stdin-paths"],
+        Some(list.as_bytes()),
+        &[],
+    )?;
+    let written = String::from_utf8_lossy(&written).into_owned();
+    if !written.lines().eq(needed.iter().copied()) {
+        return Err(ApplyError::Git {
+            command: "hash-object -w --no-filters --stdin-paths".into(),
+            stderr: format!("stored blobs {written:?}, expected {needed:?}"),
+        });
     }
     observe(&Step::BlobsWritten);
     let index_file = tmp.join("index");
@@ -708,9 +721,7 @@ fn commit_all(
             args.extend(["-p", p.as_str()]);
         }
         let message = normalized(&spec.message);
-        let id = repo
-            .git
-            .run_with(&args, Some(message.as_bytes()), &[])?;
+        let id = repo.git.run_with(&args, Some(message.as_bytes()), &[])?;
         let id = String::from_utf8_lossy(&id).trim().to_owned();
         observe(&Step::CommitCreated {
             title: title_of(&spec.message),
@@ -856,7 +867,9 @@ fn finish(
         )?;
         // Only stat information: lets `git diff-files` see the rewritten files as clean. A
         // failure here (another git holding the index) loses nothing.
-        let _ = repo.git.output(&["update-index", "-q", "--refresh"], None, &[]);
+        let _ = repo
+            .git
+            .output(&["update-index", "-q", "--refresh"], None, &[]);
         observe(&Step::IndexUpdated);
     }
     Ok(outcomes)

@@ -6,6 +6,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::{CommandExt, ExitStatusExt};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use hapl_repo::git::{
@@ -145,7 +146,11 @@ fn snapshot(dir: &Path) -> BTreeMap<String, (u32, Vec<u8>)> {
         };
         for entry in entries {
             let path = entry.unwrap().path();
-            let rel = path.strip_prefix(base).unwrap().to_string_lossy().into_owned();
+            let rel = path
+                .strip_prefix(base)
+                .unwrap()
+                .to_string_lossy()
+                .into_owned();
             let meta = fs::symlink_metadata(&path).unwrap();
             let mode = meta.permissions().mode();
             if meta.file_type().is_symlink() {
@@ -167,8 +172,9 @@ fn snapshot(dir: &Path) -> BTreeMap<String, (u32, Vec<u8>)> {
 fn phases() -> Vec<CommitSpec> {
     vec![
         CommitSpec {
-            message: "phase 1: storage\n\nAdd the NFS storage class.\n\n- infra/storage/nfs.yaml: new\n"
-                .into(),
+            message:
+                "phase 1: storage\n\nAdd the NFS storage class.\n\n- infra/storage/nfs.yaml: new\n"
+                    .into(),
             changes: vec![
                 FileChange::write("infra/storage/nfs.yaml", "kind: StorageClass\n"),
                 FileChange::write("README.md", "# homelab\n\nmanaged by hapl\n"),
@@ -273,7 +279,14 @@ fn one_commit_per_phase_with_titles_messages_and_a_clean_status() {
         .permissions()
         .mode();
     assert_eq!(mode & 0o111, 0o111, "mode {mode:o}");
-    assert_eq!(fs::metadata(f.dir.join("apps/home-assistant/release.yaml")).unwrap().permissions().mode() & 0o777, 0o644);
+    assert_eq!(
+        fs::metadata(f.dir.join("apps/home-assistant/release.yaml"))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777,
+        0o644
+    );
 
     // Work tree and index: exactly the old unrelated dirt, staged state included.
     assert_eq!(f.status(), status_before);
@@ -290,7 +303,15 @@ fn one_commit_per_phase_with_titles_messages_and_a_clean_status() {
     assert_eq!(
         git(
             &f.dir,
-            &["diff-files", "--name-only", "--", "infra", "apps", "README.md", "scripts"]
+            &[
+                "diff-files",
+                "--name-only",
+                "--",
+                "infra",
+                "apps",
+                "README.md",
+                "scripts"
+            ]
         ),
         ""
     );
@@ -399,7 +420,10 @@ fn no_commit_writes_the_files_only() {
         "kind: StorageClass\nreclaimPolicy: Retain\n"
     );
     let status = f.status();
-    assert!(status.contains(" D infra/controllers/old.yaml\n"), "{status}");
+    assert!(
+        status.contains(" D infra/controllers/old.yaml\n"),
+        "{status}"
+    );
     assert!(status.contains(" M README.md\n"), "{status}");
     // Running it again is fine: the files already hold the new content.
     apply(&f.dir, &phases(), &opts).unwrap();
@@ -417,7 +441,10 @@ fn detached_head_commits_when_allowed_and_leaves_the_branch() {
     };
     apply(&f.dir, &one("apps/a.yaml", "a\n"), &opts).unwrap();
     assert_eq!(git(&f.dir, &["rev-parse", "main"]).trim(), base);
-    assert_eq!(git(&f.dir, &["log", "-1", "--format=%s"]), "phase 1: one file\n");
+    assert_eq!(
+        git(&f.dir, &["log", "-1", "--format=%s"]),
+        "phase 1: one file\n"
+    );
     assert!(!git_status_ok(&f.dir, &["symbolic-ref", "-q", "HEAD"]));
 }
 
@@ -562,7 +589,10 @@ fn refuses_uncommitted_edits_in_the_files_it_would_write() {
     assert_eq!(
         listed,
         vec![
-            ("apps/untracked.yaml", "untracked, and the change would overwrite it"),
+            (
+                "apps/untracked.yaml",
+                "untracked, and the change would overwrite it"
+            ),
             ("infra/controllers/keep.yaml", "deleted in the work tree"),
             ("notes.txt", "modified in the work tree"),
             ("staged.txt", "has staged changes"),
@@ -576,7 +606,9 @@ fn refuses_uncommitted_edits_in_the_files_it_would_write() {
 fn refuses_a_saved_plan_whose_base_moved() {
     let f = Fixture::new();
     let opts = ApplyOptions {
-        expected_base: Some(Base::Commit("0123456789abcdef0123456789abcdef01234567".into())),
+        expected_base: Some(Base::Commit(
+            "0123456789abcdef0123456789abcdef01234567".into(),
+        )),
         ..ApplyOptions::default()
     };
     assert_refused(
@@ -644,7 +676,10 @@ fn refuses_paths_that_leave_the_repository() {
         ("apps\\a.yaml", "backslash"),
         ("linked/escape.yaml", "`linked` is a symbolic link"),
         ("readme-link.md", "`readme-link.md` is a symbolic link"),
-        ("vendor/nested/a.yaml", "`vendor/nested` is another git repository"),
+        (
+            "vendor/nested/a.yaml",
+            "`vendor/nested` is another git repository",
+        ),
         ("README.md/a.yaml", "`README.md` is a file, not a directory"),
         ("infra", "it is a directory"),
     ];
@@ -694,7 +729,11 @@ fn refuses_a_read_only_file_or_directory() {
 #[test]
 fn refuses_a_path_with_a_filter_attribute() {
     let f = Fixture::new();
-    write(&f.dir, ".gitattributes", "secrets/* filter=git-crypt diff=git-crypt\n");
+    write(
+        &f.dir,
+        ".gitattributes",
+        "secrets/* filter=git-crypt diff=git-crypt\n",
+    );
     git(&f.dir, &["add", ".gitattributes"]);
     git(&f.dir, &["commit", "-q", "-m", "attributes"]);
     assert_refused(
@@ -894,7 +933,10 @@ fn an_interrupted_apply_is_finished_and_a_later_user_edit_is_kept() {
         .iter()
         .any(|o| o.path == "README.md" && o.action == FileAction::KeptUserEdit));
     assert_eq!(g.read("README.md"), "# my own edit\n");
-    assert_eq!(g.read("apps/home-assistant/release.yaml"), "kind: HelmRelease\n");
+    assert_eq!(
+        g.read("apps/home-assistant/release.yaml"),
+        "kind: HelmRelease\n"
+    );
     assert!(!g.dir.join(".git/hapl-journal.json").exists());
     let status = g.status();
     assert!(status.contains(" M README.md\n"), "{status}");
@@ -963,17 +1005,26 @@ fn kill_9_at_any_instant_leaves_old_or_new_and_a_rerun_finishes() {
         .env("APPLY_SPEC_TRACE", "1")
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let steps = String::from_utf8_lossy(&out.stderr).lines().count() as u64;
     assert!(steps >= 12, "{}", String::from_utf8_lossy(&out.stderr));
     let new = git(&reference, &["rev-parse", "HEAD"]).trim().to_owned();
-    let expected_tree = git(&reference, &["rev-parse", "HEAD^{tree}"]).trim().to_owned();
+    let expected_tree = git(&reference, &["rev-parse", "HEAD^{tree}"])
+        .trim()
+        .to_owned();
     let expected_files: BTreeMap<&str, Option<Vec<u8>>> = changed
         .iter()
         .map(|p| (*p, fs::read(reference.join(p)).ok()))
         .collect();
     assert_eq!(
-        git(&reference, &["status", "--porcelain=v1", "--untracked-files=all"]),
+        git(
+            &reference,
+            &["status", "--porcelain=v1", "--untracked-files=all"]
+        ),
         baseline
     );
 
@@ -982,20 +1033,87 @@ fn kill_9_at_any_instant_leaves_old_or_new_and_a_rerun_finishes() {
         .and_then(|s| s.parse().ok())
         .unwrap_or(0x5eed_0001_u64);
     eprintln!("crash test seed {seed} (set HAPL_CRASH_SEED to replay)");
-    let mut rng = Lcg(seed);
-    let (mut kills, mut runs) = (0u32, 0u32);
-    let mut kills_at_step = vec![0u32; steps as usize];
-    let (mut landed_old, mut landed_new) = (0u32, 0u32);
+    let case = CrashCase {
+        tmp: tmp.path(),
+        template: &template.dir,
+        base: &base,
+        new: &new,
+        expected_tree: &expected_tree,
+        baseline: &baseline,
+        changed: &changed,
+        expected_files: &expected_files,
+    };
+    // Two workers (the machine has two cores); run `i` kills at step `i % steps` plus a
+    // random delay, so every step is hit and the kill lands anywhere inside the work after it.
+    let next = AtomicU64::new(0);
+    let kills = AtomicU64::new(0);
     let started = Instant::now();
-    while kills < 200 {
-        assert!(runs < 600, "only {kills} of {runs} runs were killed");
-        let dir = tmp.path().join(format!("run-{runs}"));
-        copy_dir(&template.dir, &dir);
-        let spec = tmp.path().join(format!("run-{runs}.json"));
+    let results: Vec<(u64, bool, bool)> = std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..2)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut out = Vec::new();
+                    while kills.load(Ordering::SeqCst) < 200 {
+                        let run = next.fetch_add(1, Ordering::SeqCst);
+                        assert!(run < 600, "too few runs were killed");
+                        let delay = Lcg(seed ^ run).next(2500);
+                        let (killed, landed_new) = case.run(run, run % steps, delay);
+                        if killed {
+                            kills.fetch_add(1, Ordering::SeqCst);
+                        }
+                        out.push((run % steps, killed, landed_new));
+                    }
+                    out
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().unwrap())
+            .collect()
+    });
+    let mut kills_at_step = vec![0u32; steps as usize];
+    for (step, killed, _) in &results {
+        kills_at_step[*step as usize] += u32::from(*killed);
+    }
+    let landed_new = results.iter().filter(|r| r.1 && r.2).count();
+    let landed_old = results.iter().filter(|r| r.1 && !r.2).count();
+    eprintln!(
+        "{} kills in {} runs ({:.1} s): branch old {landed_old}, new {landed_new}; \
+         kills per step {kills_at_step:?}",
+        kills.load(Ordering::SeqCst),
+        results.len(),
+        started.elapsed().as_secs_f64()
+    );
+    assert!(kills.load(Ordering::SeqCst) >= 200);
+    assert!(landed_old > 0 && landed_new > 0);
+    assert!(
+        kills_at_step.iter().all(|k| *k > 0),
+        "every step was hit: {kills_at_step:?}"
+    );
+}
+
+/// What a crash run needs to know.
+struct CrashCase<'a> {
+    tmp: &'a Path,
+    template: &'a Path,
+    base: &'a str,
+    new: &'a str,
+    expected_tree: &'a str,
+    baseline: &'a str,
+    changed: &'a BTreeSet<&'a str>,
+    expected_files: &'a BTreeMap<&'a str, Option<Vec<u8>>>,
+}
+
+impl CrashCase<'_> {
+    /// Apply on a fresh copy with a kill at `step` + `delay` µs, check the state the kill left,
+    /// run again, check the end state. Returns (killed, branch had moved when killed).
+    fn run(&self, run: u64, step: u64, delay: u64) -> (bool, bool) {
+        let dir = self.tmp.join(format!("run-{run}"));
+        copy_dir(self.template, &dir);
+        let spec = self.tmp.join(format!("run-{run}.json"));
         fs::write(&spec, spec_json(&dir, &phases())).unwrap();
-        let step = u64::from(runs) % steps;
-        let delay = rng.next(2500);
-        let mut child = example(tmp.path(), &spec)
+        let mut child = example(self.tmp, &spec)
             .env("APPLY_SPEC_KILL_AT_STEP", step.to_string())
             .env("APPLY_SPEC_KILL_DELAY_US", delay.to_string())
             .stdout(Stdio::null())
@@ -1006,70 +1124,71 @@ fn kill_9_at_any_instant_leaves_old_or_new_and_a_rerun_finishes() {
         let pgid = child.id();
         let status = child.wait().unwrap();
         wait_for_group(pgid);
-        runs += 1;
-        let context = format!("run {runs}, kill at step {step} + {delay} µs");
-        if status.signal() == Some(9) {
-            kills += 1;
-            kills_at_step[step as usize] += 1;
-        } else {
+        let context = format!("run {run}, kill at step {step} + {delay} µs");
+        let killed = status.signal() == Some(9);
+        if !killed {
             assert!(status.success(), "{context}: exit {status}");
         }
 
         // Right after the crash: the repository is sound, the branch is old or new, and the
         // status differs from the baseline only in the changed paths.
         fsck_clean(&dir);
-        let head = git(&dir, &["rev-parse", "refs/heads/main"]).trim().to_owned();
-        assert!(head == base || head == new, "{context}: branch at {head}");
+        let head = git(&dir, &["rev-parse", "refs/heads/main"])
+            .trim()
+            .to_owned();
+        assert!(
+            head == self.base || head == self.new,
+            "{context}: branch at {head}"
+        );
         let status_now = git(&dir, &["status", "--porcelain=v1", "--untracked-files=all"]);
-        if head == base {
-            landed_old += 1;
-            assert_eq!(status_now, baseline, "{context}: branch old, work tree touched");
+        if head == self.base {
+            assert_eq!(
+                status_now, self.baseline,
+                "{context}: branch old, work tree touched"
+            );
         } else {
-            landed_new += 1;
-            let before: BTreeSet<&str> = baseline.lines().collect();
+            let before: BTreeSet<&str> = self.baseline.lines().collect();
             let after: BTreeSet<&str> = status_now.lines().collect();
             for line in after.symmetric_difference(&before) {
                 assert!(
-                    changed.contains(&line[3..]),
+                    self.changed.contains(&line[3..]),
                     "{context}: unexpected status line {line:?}"
                 );
             }
         }
 
         // A second run finishes the job.
-        let out = example(tmp.path(), &spec).output().unwrap();
+        let out = example(self.tmp, &spec).output().unwrap();
         assert!(
             out.status.success(),
             "{context}: rerun failed: {}",
             String::from_utf8_lossy(&out.stderr)
         );
-        assert_eq!(git(&dir, &["rev-parse", "HEAD"]).trim(), new, "{context}");
+        assert_eq!(
+            git(&dir, &["rev-parse", "HEAD"]).trim(),
+            self.new,
+            "{context}"
+        );
         assert_eq!(
             git(&dir, &["rev-parse", "HEAD^{tree}"]).trim(),
-            expected_tree,
+            self.expected_tree,
             "{context}"
         );
         assert_eq!(
             git(&dir, &["status", "--porcelain=v1", "--untracked-files=all"]),
-            baseline,
+            self.baseline,
             "{context}"
         );
-        for (path, content) in &expected_files {
+        for (path, content) in self.expected_files {
             assert_eq!(&fs::read(dir.join(path)).ok(), content, "{context}: {path}");
         }
         for leftover in ["hapl.lock", "hapl-journal.json", "hapl-tmp"] {
-            assert!(!dir.join(".git").join(leftover).exists(), "{context}: {leftover}");
+            assert!(
+                !dir.join(".git").join(leftover).exists(),
+                "{context}: {leftover}"
+            );
         }
         fs::remove_dir_all(&dir).unwrap();
+        (killed, head == self.new)
     }
-    eprintln!(
-        "{kills} kills in {runs} runs ({:.1} s): branch old {landed_old}, new {landed_new}; \
-         kills per step {kills_at_step:?}",
-        started.elapsed().as_secs_f64()
-    );
-    assert!(landed_old > 0 && landed_new > 0);
-    assert!(
-        kills_at_step.iter().all(|k| *k > 0),
-        "every step was hit: {kills_at_step:?}"
-    );
 }

@@ -147,9 +147,4 @@ impl Git {
     pub(crate) fn run(&self, args: &[&str]) -> Result<Vec<u8>, ApplyError> {
         self.run_with(args, None, &[])
     }
-
-    /// Run, require success, return stdout as one trimmed line.
-    pub(crate) fn line(&self, args: &[&str]) -> Result<String, ApplyError> {
-        Ok(String::from_utf8_lossy(&self.run(args)?).trim().to_owned())
-    }
 }

@@ -51,12 +51,14 @@ pub(crate) fn path_in(git_dir: &Path) -> PathBuf {
 impl Journal {
     pub(crate) fn read(path: &Path) -> Result<Option<Journal>, ApplyError> {
         match fs::read(path) {
-            Ok(bytes) => serde_json::from_slice(&bytes)
-                .map(Some)
-                .map_err(|e| ApplyError::Interrupted {
-                    journal: path.to_owned(),
-                    detail: format!("it is not readable ({e})"),
-                }),
+            Ok(bytes) => {
+                serde_json::from_slice(&bytes)
+                    .map(Some)
+                    .map_err(|e| ApplyError::Interrupted {
+                        journal: path.to_owned(),
+                        detail: format!("it is not readable ({e})"),
+                    })
+            }
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
             Err(e) => Err(io_at(path)(e)),
         }
@@ -65,9 +67,8 @@ impl Journal {
     /// Write atomically and durably: temp file, fsync, rename, fsync the directory.
     pub(crate) fn write(&self, path: &Path) -> Result<(), ApplyError> {
         let temp = path.with_extension("json.tmp");
-        let bytes = serde_json::to_vec_pretty(self).map_err(|e| {
-            io_at(path)(io::Error::new(io::ErrorKind::InvalidData, e.to_string()))
-        })?;
+        let bytes = serde_json::to_vec_pretty(self)
+            .map_err(|e| io_at(path)(io::Error::new(io::ErrorKind::InvalidData, e.to_string())))?;
         (|| {
             let mut file = fs::File::create(&temp)?;
             file.write_all(&bytes)?;

@@ -36,7 +36,12 @@ pub(crate) fn check_syntax(path: &str) -> Result<(), ApplyError> {
     }
     for component in path.split('/') {
         match component {
-            "" => return Err(unsafe_path(path, "it has an empty component (`//` or a trailing `/`)")),
+            "" => {
+                return Err(unsafe_path(
+                    path,
+                    "it has an empty component (`//` or a trailing `/`)",
+                ))
+            }
             "." | ".." => {
                 return Err(unsafe_path(
                     path,

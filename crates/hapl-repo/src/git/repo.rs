@@ -58,36 +58,32 @@ impl Repo {
             &[
                 "rev-parse",
                 "--path-format=absolute",
-                "--is-bare-repository",
                 "--git-dir",
                 "--git-common-dir",
                 "--show-object-format",
+                "--show-toplevel",
             ],
             None,
             &[],
         )?;
         if !out.status.success() {
+            let bare = git.output(&["rev-parse", "--is-bare-repository"], None, &[])?;
+            if bare.status.success() && bare.stdout.starts_with(b"true") {
+                return Err(ApplyError::BareRepository {
+                    path: dir.to_owned(),
+                });
+            }
             let err = String::from_utf8_lossy(&out.stderr);
             let detail = err.trim().trim_start_matches("fatal: ").to_owned();
             return Err(not_repo(detail));
         }
         let text = String::from_utf8_lossy(&out.stdout).into_owned();
         let lines: Vec<&str> = text.lines().collect();
-        let [bare, git_dir, common_dir, format] = lines[..] else {
-            return Err(not_repo(format!("unexpected `git rev-parse` output: {text}")));
+        let [git_dir, common_dir, format, top] = lines[..] else {
+            return Err(not_repo(
+                "it is inside the git directory, not a work tree".into(),
+            ));
         };
-        if bare == "true" {
-            return Err(ApplyError::BareRepository {
-                path: dir.to_owned(),
-            });
-        }
-        let top = git.line(&["rev-parse", "--show-toplevel"]).map_err(|e| match e {
-            ApplyError::Git { stderr, .. } => not_repo(stderr.trim().to_owned()),
-            other => other,
-        })?;
-        if top.is_empty() {
-            return Err(not_repo("it is inside the git directory".into()));
-        }
         let top = PathBuf::from(top);
         Ok(Repo {
             git: git.at(&top),
@@ -118,7 +114,12 @@ impl Repo {
     /// The object a ref points to, `None` if it does not exist.
     pub(crate) fn resolve(&self, reference: &str) -> Result<Option<String>, ApplyError> {
         let out = self.git.output(
-            &["rev-parse", "-q", "--verify", &format!("{reference}^{{commit}}")],
+            &[
+                "rev-parse",
+                "-q",
+                "--verify",
+                &format!("{reference}^{{commit}}"),
+            ],
             None,
             &[],
         )?;
