@@ -220,6 +220,9 @@ fn assert_refused(dir: &Path, commits: &[CommitSpec], opts: &ApplyOptions, expec
         .collect::<BTreeSet<_>>()
         .into_iter()
         .filter(|k| before.get(*k) != after.get(*k))
+        // hapl's own scratch files: a stale lock or temporary directory left by a killed run
+        // is cleaned up by the next one, refused or not.
+        .filter(|k| !k.starts_with(".git/hapl.lock") && !k.starts_with(".git/hapl-tmp"))
         .collect();
     assert!(changed.is_empty(), "refusal changed {changed:?}");
 }
@@ -886,30 +889,33 @@ fn a_second_apply_refuses_while_the_first_holds_the_lock_and_a_stale_lock_is_tak
     fsck_clean(&f.dir);
 }
 
-#[test]
-fn an_interrupted_apply_is_finished_and_a_later_user_edit_is_kept() {
+/// The steps of a full apply of `commits` on a fresh [`Fixture`], as the example traces them.
+fn steps_of(commits: &[CommitSpec]) -> Vec<String> {
     let f = Fixture::new();
-    let base = f.head();
     let spec = f._tmp.path().join("spec.json");
-    fs::write(&spec, spec_json(&f.dir, &phases())).unwrap();
-    // Pause right after the branch moved, then kill: commits in, work tree behind.
-    let trace = example(f._tmp.path(), &spec)
+    fs::write(&spec, spec_json(&f.dir, commits)).unwrap();
+    let out = example(f._tmp.path(), &spec)
         .env("APPLY_SPEC_TRACE", "1")
-        .env("APPLY_SPEC_PAUSE_AT_STEP", "999")
         .output()
         .unwrap();
-    assert!(trace.status.success());
-    let steps = String::from_utf8_lossy(&trace.stderr).into_owned();
-    let moved = steps
+    assert!(out.status.success());
+    String::from_utf8_lossy(&out.stderr)
         .lines()
-        .position(|l| l.ends_with("BranchMoved"))
-        .expect("a BranchMoved step");
+        .map(str::to_owned)
+        .collect()
+}
 
-    let g = Fixture::new();
-    assert_eq!(g.head(), base, "fixtures are reproducible");
-    fs::write(&spec, spec_json(&g.dir, &phases())).unwrap();
-    let mut child = example(g._tmp.path(), &spec)
-        .env("APPLY_SPEC_PAUSE_AT_STEP", moved.to_string())
+/// Run the example on `f` with `commits`, pause it when it reaches the step whose trace ends
+/// with `step`, and kill it there.
+fn kill_at(f: &Fixture, commits: &[CommitSpec], step: &str) {
+    let index = steps_of(commits)
+        .iter()
+        .position(|l| l.ends_with(step))
+        .unwrap_or_else(|| panic!("no step {step}"));
+    let spec = f._tmp.path().join("spec.json");
+    fs::write(&spec, spec_json(&f.dir, commits)).unwrap();
+    let mut child = example(f._tmp.path(), &spec)
+        .env("APPLY_SPEC_PAUSE_AT_STEP", index.to_string())
         .spawn()
         .unwrap();
     let mut line = String::new();
@@ -918,8 +924,17 @@ fn an_interrupted_apply_is_finished_and_a_later_user_edit_is_kept() {
         &mut line,
     )
     .unwrap();
+    assert_eq!(line, "paused\n");
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+#[test]
+fn an_interrupted_apply_is_finished_and_a_later_user_edit_is_kept() {
+    let g = Fixture::new();
+    let base = g.head();
+    // Killed right after the branch moved: commits in, work tree behind.
+    kill_at(&g, &phases(), "BranchMoved");
     assert_eq!(git(&g.dir, &["rev-parse", "HEAD~3"]).trim(), base);
     assert_eq!(g.read("README.md"), "# homelab\n", "the work tree lags");
     assert!(g.dir.join(".git/hapl-journal.json").exists());
@@ -942,6 +957,61 @@ fn an_interrupted_apply_is_finished_and_a_later_user_edit_is_kept() {
     assert!(status.contains(" M README.md\n"), "{status}");
     assert_eq!(status.lines().count(), 4, "{status}");
     fsck_clean(&g.dir);
+}
+
+#[test]
+fn an_interrupted_apply_whose_branch_was_moved_by_hand_is_left_to_the_user() {
+    let f = Fixture::new();
+    // Killed after writing the journal, before moving the branch; then the user commits.
+    kill_at(&f, &phases(), "JournalWritten");
+    git(&f.dir, &["commit", "-q", "-m", "by hand"]);
+    assert_refused(
+        &f.dir,
+        &phases(),
+        &ApplyOptions::default(),
+        "an interrupted apply left",
+    );
+    // Once the user removes the journal, the apply goes ahead on the new commit.
+    fs::remove_file(f.dir.join(".git/hapl-journal.json")).unwrap();
+    apply(&f.dir, &phases(), &ApplyOptions::default()).unwrap();
+    assert_eq!(
+        git(&f.dir, &["log", "-1", "--format=%s", "HEAD~3"]),
+        "by hand\n"
+    );
+    fsck_clean(&f.dir);
+}
+
+#[test]
+fn the_callers_git_environment_is_ignored() {
+    let f = Fixture::new();
+    let other = Fixture::new();
+    let before = snapshot(&other.dir);
+    let spec = f._tmp.path().join("spec.json");
+    fs::write(&spec, spec_json(&f.dir, &one("apps/a.yaml", "a\n"))).unwrap();
+    let out = example(f._tmp.path(), &spec)
+        .env("GIT_DIR", other.dir.join(".git"))
+        .env("GIT_WORK_TREE", &other.dir)
+        .env("GIT_INDEX_FILE", other.dir.join(".git/index"))
+        .env("GIT_OBJECT_DIRECTORY", other.dir.join(".git/objects"))
+        .env("GIT_CONFIG_PARAMETERS", "'core.hooksPath'='/nonexistent'")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(f.read("apps/a.yaml"), "a\n");
+    assert_eq!(
+        git(&f.dir, &["log", "-1", "--format=%s"]),
+        "phase 1: one file\n"
+    );
+    assert_eq!(
+        snapshot(&other.dir),
+        before,
+        "the other repository was touched"
+    );
+    fsck_clean(&f.dir);
 }
 
 /// A small deterministic generator (the crash test must be reproducible from its seed).
