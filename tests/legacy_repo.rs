@@ -603,6 +603,49 @@ fn the_inventory_in_the_fixture_is_the_repositorys() {
     );
 }
 
+/// "All Helm charts and images have explicit versions" (the seed), except the Matter server's
+/// `:stable` that the seed quoted without noticing (M3): every literal `image:` and `tag:` in
+/// the repository and the chart has an exact version.
+#[test]
+fn every_image_is_pinned_but_the_matter_server() {
+    let moving = ["latest", "stable", "edge", "dev", "main", "nightly"];
+    let mut unpinned = Vec::new();
+    let mut seen = 0;
+    for path in files_under(&example()) {
+        let rel = path.strip_prefix(example()).unwrap().display().to_string();
+        if !rel.ends_with(".yaml") {
+            continue;
+        }
+        for (i, line) in read(&path).lines().enumerate() {
+            let line = line.trim().trim_start_matches("- ");
+            let tag = if let Some(image) = line.strip_prefix("image: ") {
+                image.trim_matches('"').rsplit_once(':').map(|(_, t)| t)
+            } else if let Some(tag) = line.strip_prefix("tag: ") {
+                Some(tag.trim_matches('"'))
+            } else {
+                continue;
+            };
+            if line.contains("{{") {
+                continue; // a template: the values hold the tag
+            }
+            seen += 1;
+            let pinned = tag.is_some_and(|t| {
+                !moving.contains(&t)
+                    && t.trim_start_matches('v')
+                        .starts_with(|c: char| c.is_ascii_digit())
+            });
+            if !pinned {
+                unpinned.push(format!("{rel}:{}", i + 1));
+            }
+        }
+    }
+    assert!(seen >= 7, "only {seen} image references");
+    assert_eq!(
+        unpinned,
+        ["charts/home-assistant/templates/deployment.yaml:160"]
+    );
+}
+
 /// The state before Phase 1 that PHASE1_IMPLEMENTATION.md changes.
 #[test]
 fn the_repository_is_the_seeds_before_phase_1() {
