@@ -16,8 +16,9 @@ fn example() -> PathBuf {
     root().join("examples/legacy-microk8s")
 }
 
-/// Every file under `dir`, sorted, recursively.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
+/// Every file under `dir`, sorted, recursively. (Also used by `book.rs`; it belongs in
+/// `support.rs` once that file can take it.)
+pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
