@@ -19,6 +19,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
+use crate::legacy_repo::files_under;
 use crate::support::{hapl, root};
 
 /// Commands a ` ```rhai ` block must pass. `plan` joins when the CLI has it.
@@ -64,20 +65,10 @@ impl Report {
 }
 
 fn markdown_files(dir: &Path) -> Vec<PathBuf> {
-    let mut out = Vec::new();
-    let mut entries: Vec<PathBuf> = std::fs::read_dir(dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .collect();
-    entries.sort();
-    for path in entries {
-        if path.is_dir() {
-            out.extend(markdown_files(&path));
-        } else if path.extension().is_some_and(|e| e == "md") {
-            out.push(path);
-        }
-    }
-    out
+    files_under(dir)
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "md"))
+        .collect()
 }
 
 /// The text an `{{#include ARG}}` stands for: a whole file, `file:LINE`, `file:START:END`

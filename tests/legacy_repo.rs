@@ -16,8 +16,9 @@ fn example() -> PathBuf {
     root().join("examples/legacy-microk8s")
 }
 
-/// Every file under `dir`, sorted, recursively.
-fn files_under(dir: &Path) -> Vec<PathBuf> {
+/// Every file under `dir`, sorted, recursively. (Also used by `book.rs`; it belongs in
+/// `support.rs` once that file can take it.)
+pub(crate) fn files_under(dir: &Path) -> Vec<PathBuf> {
     let mut out = Vec::new();
     let mut entries: Vec<_> = std::fs::read_dir(dir)
         .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
@@ -420,122 +421,236 @@ fn flux_paths_and_chart_references_resolve() {
     assert_eq!(releases, 5);
 }
 
-/// The state the seed describes before Phase 1: its namespaces, StorageClasses and PVCs.
-#[test]
-fn the_repository_is_the_seeds_before_phase_1() {
-    let docs: Vec<(PathBuf, Value)> = yaml_files()
+fn map(pairs: Vec<(&str, Value)>) -> Value {
+    Value::Mapping(pairs.into_iter().map(|(k, v)| (k.into(), v)).collect())
+}
+
+fn string(v: Option<&str>) -> Value {
+    Value::String(v.unwrap_or_else(|| panic!("missing field")).to_owned())
+}
+
+/// The inventory of the repository, derived from its files in the shape of the fixture's
+/// `inventory` (sorted by name, or by kind and name).
+fn derived_inventory() -> Value {
+    let docs: Vec<(String, Value)> = yaml_files()
         .into_iter()
-        .flat_map(|p| yaml_documents(&p).into_iter().map(move |d| (p.clone(), d)))
+        .flat_map(|p| {
+            let rel = p.strip_prefix(example()).unwrap().display().to_string();
+            yaml_documents(&p)
+                .into_iter()
+                .map(move |d| (rel.clone(), d))
+        })
         .collect();
-    let of_kind = |kind: &str| -> Vec<&Value> {
-        docs.iter()
-            .filter(|(_, d)| str_at(d, &["kind"]) == Some(kind))
-            .map(|(_, d)| d)
-            .collect()
+    let of_kind = |kinds: &[&str]| -> Vec<(&String, &Value)> {
+        let mut found: Vec<(&String, &Value)> = docs
+            .iter()
+            .filter(|(_, d)| kinds.contains(&str_at(d, &["kind"]).unwrap_or_default()))
+            .map(|(f, d)| (f, d))
+            .collect();
+        found.sort_by_key(|(_, d)| (str_at(d, &["kind"]), str_at(d, &["metadata", "name"])));
+        found
     };
-    let name = |d: &Value| str_at(d, &["metadata", "name"]).unwrap().to_owned();
+    let meta = |d: &Value, k: &str| string(str_at(d, &["metadata", k]));
 
-    let namespaces: BTreeSet<String> = of_kind("Namespace").into_iter().map(name).collect();
-    let expected: BTreeSet<String> = [
-        "home-automation",
-        "data-storage",
-        "observability",
-        "ingress-nginx",
-        "cert-manager",
-        "flux-system",
-    ]
-    .map(String::from)
-    .into();
-    assert_eq!(
-        namespaces, expected,
-        "the seed's namespaces, and no `zigbee`"
-    );
-
-    let classes: BTreeMap<String, (String, String, String, String)> = of_kind("StorageClass")
+    let namespaces = of_kind(&["Namespace"])
         .into_iter()
-        .map(|d| {
-            let get = |p: &[&str]| str_at(d, p).unwrap_or_default().to_owned();
-            let default = get(&[
+        .map(|(_, d)| meta(d, "name"))
+        .collect();
+    let storage_classes = of_kind(&["StorageClass"])
+        .into_iter()
+        .map(|(file, d)| {
+            let default_class = &[
                 "metadata",
                 "annotations",
                 "storageclass.kubernetes.io/is-default-class",
-            ]);
-            let fields = (
-                get(&["provisioner"]),
-                get(&["reclaimPolicy"]),
-                default,
-                get(&["parameters", "pvDir"]),
-            );
-            (name(d), fields)
+            ];
+            map(vec![
+                ("name", meta(d, "name")),
+                ("provisioner", string(str_at(d, &["provisioner"]))),
+                ("reclaim_policy", string(str_at(d, &["reclaimPolicy"]))),
+                (
+                    "default",
+                    Value::Bool(str_at(d, default_class) == Some("true")),
+                ),
+                ("path", string(str_at(d, &["parameters", "pvDir"]))),
+                ("file", string(Some(file))),
+            ])
         })
         .collect();
-    let class = |p: &str, r: &str, dir: &str| {
-        (
-            p.to_owned(),
-            r.to_owned(),
-            "true".to_owned(),
-            dir.to_owned(),
-        )
-    };
-    assert_eq!(
-        classes,
-        BTreeMap::from([
-            (
-                "ssd-storage".to_owned(),
-                class("microk8s.io/hostpath", "Delete", "/mnt/ssd-data")
-            ),
-            (
-                "nfs-storage".to_owned(),
-                class(
-                    "microk8s.io/hostpath",
-                    "Retain",
-                    "/mnt/nas-kubernetes-storage"
-                )
-            ),
-        ])
-    );
-
-    // PVCs written as objects, plus the one the influxdb2 chart makes (`<release>-influxdb2`).
-    let mut pvcs: BTreeMap<String, (String, String, String)> = of_kind("PersistentVolumeClaim")
+    let releases = of_kind(&["HelmRelease"]);
+    let mut pvcs: Vec<Value> = of_kind(&["PersistentVolumeClaim"])
         .into_iter()
-        .map(|d| {
-            let get = |p: &[&str]| str_at(d, p).unwrap().to_owned();
-            let fields = (
-                get(&["metadata", "namespace"]),
-                get(&["spec", "storageClassName"]),
-                get(&["spec", "resources", "requests", "storage"]),
-            );
-            (name(d), fields)
+        .map(|(file, d)| {
+            map(vec![
+                ("name", meta(d, "name")),
+                ("namespace", meta(d, "namespace")),
+                (
+                    "storage_class",
+                    string(str_at(d, &["spec", "storageClassName"])),
+                ),
+                (
+                    "size",
+                    string(str_at(d, &["spec", "resources", "requests", "storage"])),
+                ),
+                ("file", string(Some(file))),
+            ])
         })
         .collect();
-    for release in of_kind("HelmRelease") {
-        if str_at(release, &["spec", "chart", "spec", "chart"]) == Some("influxdb2") {
-            let values = &release["spec"]["values"]["persistence"];
-            let fields = (
-                str_at(release, &["metadata", "namespace"])
-                    .unwrap()
-                    .to_owned(),
-                str_at(values, &["storageClass"]).unwrap().to_owned(),
-                str_at(values, &["size"]).unwrap().to_owned(),
-            );
-            pvcs.insert(format!("{}-influxdb2", name(release)), fields);
+    // The influxdb2 chart makes `<release>-influxdb2` from its persistence values.
+    for (file, d) in &releases {
+        if str_at(d, &["spec", "chart", "spec", "chart"]) == Some("influxdb2") {
+            let persistence = &d["spec"]["values"]["persistence"];
+            let name = format!("{}-influxdb2", str_at(d, &["metadata", "name"]).unwrap());
+            pvcs.push(map(vec![
+                ("name", string(Some(&name))),
+                ("namespace", meta(d, "namespace")),
+                (
+                    "storage_class",
+                    string(str_at(persistence, &["storageClass"])),
+                ),
+                ("size", string(str_at(persistence, &["size"]))),
+                ("file", string(Some(file))),
+            ]));
         }
     }
-    let pvc = |ns: &str, size: &str| (ns.to_owned(), "nfs-storage".to_owned(), size.to_owned());
-    assert_eq!(
-        pvcs,
-        BTreeMap::from([
-            (
-                "home-assistant-data".to_owned(),
-                pvc("home-automation", "5Gi")
-            ),
-            ("influxdb-influxdb2".to_owned(), pvc("data-storage", "20Gi")),
-            ("loki-storage".to_owned(), pvc("observability", "10Gi")),
-            ("grafana-storage".to_owned(), pvc("observability", "2Gi")),
-        ])
-    );
+    pvcs.sort_by_key(|p| str_at(p, &["name"]).unwrap().to_owned());
+    let helm_releases = releases
+        .iter()
+        .map(|(file, d)| {
+            let spec = &d["spec"]["chart"]["spec"];
+            let source = format!(
+                "{}/{}",
+                str_at(spec, &["sourceRef", "kind"]).unwrap(),
+                str_at(spec, &["sourceRef", "name"]).unwrap()
+            );
+            let mut fields = vec![
+                ("name", meta(d, "name")),
+                ("namespace", meta(d, "namespace")),
+                ("chart", string(str_at(spec, &["chart"]))),
+            ];
+            if let Some(version) = str_at(spec, &["version"]) {
+                fields.push(("version", string(Some(version))));
+            }
+            fields.push(("source", string(Some(&source))));
+            fields.push(("file", string(Some(file))));
+            map(fields)
+        })
+        .collect();
+    let workloads = of_kind(&["DaemonSet", "Deployment", "StatefulSet"])
+        .into_iter()
+        .map(|(file, d)| {
+            let container = &d["spec"]["template"]["spec"]["containers"][0];
+            map(vec![
+                ("kind", string(str_at(d, &["kind"]))),
+                ("name", meta(d, "name")),
+                ("namespace", meta(d, "namespace")),
+                ("image", string(str_at(container, &["image"]))),
+                ("file", string(Some(file))),
+            ])
+        })
+        .collect();
 
-    // Before Phase 1: postgresql/ is empty and unlisted, HA's secret has no PostgreSQL URL.
+    let values_file = "charts/home-assistant/values.yaml";
+    let values = &yaml_documents(&example().join(values_file))[0];
+    let image = format!(
+        "{}:{}",
+        str_at(values, &["image", "repository"]).unwrap(),
+        str_at(values, &["image", "tag"]).unwrap()
+    );
+    let configuration: Value =
+        serde_yaml::from_str(str_at(values, &["configuration"]).unwrap()).unwrap();
+    let pick = |section: &str, keys: &[&str]| {
+        map(keys
+            .iter()
+            .map(|k| (*k, configuration[section][*k].clone()))
+            .collect())
+    };
+    let home_assistant = map(vec![
+        ("values", string(Some(values_file))),
+        ("image", string(Some(&image))),
+        ("recorder", pick("recorder", &["db_url", "purge_keep_days"])),
+        (
+            "influxdb",
+            pick("influxdb", &["api_version", "host", "bucket"]),
+        ),
+    ]);
+
+    map(vec![
+        ("namespaces", Value::Sequence(namespaces)),
+        ("storage_classes", Value::Sequence(storage_classes)),
+        ("pvcs", Value::Sequence(pvcs)),
+        ("helm_releases", Value::Sequence(helm_releases)),
+        ("workloads", Value::Sequence(workloads)),
+        ("home_assistant", home_assistant),
+    ])
+}
+
+/// The fixture's inventory is the repository's: the seed's namespaces (no `zigbee`), its two
+/// default StorageClasses and four PVCs, and the rest of what an assessment lists.
+#[test]
+fn the_inventory_in_the_fixture_is_the_repositorys() {
+    let fixture = &yaml_documents(&root().join("tests/fixtures/legacy_findings.yaml"))[0];
+    let expected = &fixture["inventory"];
+    let derived = derived_inventory();
+    for section in expected.as_mapping().unwrap().keys() {
+        assert_eq!(
+            derived[section], expected[section],
+            "inventory section {section:?}: the repository (left) differs from the fixture"
+        );
+    }
+    assert_eq!(
+        derived.as_mapping().unwrap().len(),
+        expected.as_mapping().unwrap().len()
+    );
+}
+
+/// "All Helm charts and images have explicit versions" (the seed), except the Matter server's
+/// `:stable` that the seed quoted without noticing (M3): every literal `image:` and `tag:` in
+/// the repository and the chart has an exact version.
+#[test]
+fn every_image_is_pinned_but_the_matter_server() {
+    let moving = ["latest", "stable", "edge", "dev", "main", "nightly"];
+    let mut unpinned = Vec::new();
+    let mut seen = 0;
+    for path in files_under(&example()) {
+        let rel = path.strip_prefix(example()).unwrap().display().to_string();
+        if !rel.ends_with(".yaml") {
+            continue;
+        }
+        for (i, line) in read(&path).lines().enumerate() {
+            let line = line.trim().trim_start_matches("- ");
+            let tag = if let Some(image) = line.strip_prefix("image: ") {
+                image.trim_matches('"').rsplit_once(':').map(|(_, t)| t)
+            } else if let Some(tag) = line.strip_prefix("tag: ") {
+                Some(tag.trim_matches('"'))
+            } else {
+                continue;
+            };
+            if line.contains("{{") {
+                continue; // a template: the values hold the tag
+            }
+            seen += 1;
+            let pinned = tag.is_some_and(|t| {
+                !moving.contains(&t)
+                    && t.trim_start_matches('v')
+                        .starts_with(|c: char| c.is_ascii_digit())
+            });
+            if !pinned {
+                unpinned.push(format!("{rel}:{}", i + 1));
+            }
+        }
+    }
+    assert!(seen >= 7, "only {seen} image references");
+    assert_eq!(
+        unpinned,
+        ["charts/home-assistant/templates/deployment.yaml:160"]
+    );
+}
+
+/// The state before Phase 1 that PHASE1_IMPLEMENTATION.md changes.
+#[test]
+fn the_repository_is_the_seeds_before_phase_1() {
+    // postgresql/ is empty and unlisted.
     let postgresql = example().join("clusters/microk8s/databases/postgresql");
     let entries: Vec<_> = std::fs::read_dir(&postgresql)
         .unwrap()
@@ -544,8 +659,13 @@ fn the_repository_is_the_seeds_before_phase_1() {
     assert_eq!(entries, [".gitkeep"]);
     let databases = read(&example().join("clusters/microk8s/databases/kustomization.yaml"));
     assert!(!databases.contains("postgresql"));
+    // Home Assistant's sealed secret has no PostgreSQL URL yet.
     let ha_secret = example().join("clusters/microk8s/apps/home-assistant/sealed-secret.yaml");
     let sealed = &yaml_documents(&ha_secret)[0];
+    assert_eq!(
+        str_at(sealed, &["metadata", "name"]),
+        Some("home-assistant-config")
+    );
     let keys: Vec<&str> = sealed["spec"]["encryptedData"]
         .as_mapping()
         .unwrap()
@@ -553,11 +673,16 @@ fn the_repository_is_the_seeds_before_phase_1() {
         .filter_map(Value::as_str)
         .collect();
     assert_eq!(keys, ["influxdb-token"]);
-    let sealed_secrets = of_kind("SealedSecret");
-    assert_eq!(sealed_secrets.len(), 4);
+    // Every secret is sealed; none is a plain Secret.
+    let kinds: Vec<String> = yaml_files()
+        .iter()
+        .flat_map(|p| yaml_documents(p))
+        .filter_map(|d| str_at(&d, &["kind"]).map(str::to_owned))
+        .collect();
+    assert_eq!(kinds.iter().filter(|k| *k == "SealedSecret").count(), 4);
     assert!(
-        of_kind("Secret").is_empty(),
-        "no plain Secret in the repository"
+        !kinds.iter().any(|k| k == "Secret"),
+        "no plain Secret in git"
     );
 }
 
