@@ -337,6 +337,32 @@ pub(crate) fn register(engine: &mut Engine) {
     engine.register_fn("object_count", |p: &mut PlatformHandle| {
         p.0.borrow().platform.objects.len() as INT
     });
+    // Whether an object of this kind, namespace ("" for cluster-scoped) and name is declared:
+    // lets modules share one source (a chart repository several modules install from).
+    engine.register_fn(
+        "has_object",
+        |p: &mut PlatformHandle, kind: &str, namespace: &str, name: &str| {
+            p.0.borrow().platform.objects.iter().any(|o| {
+                o.resource.kind() == kind
+                    && o.resource.name() == name
+                    && o.resource.namespace().unwrap_or("") == namespace
+            })
+        },
+    );
+    // The layers objects were put in so far, sorted and without repeats.
+    engine.register_fn("layers", |p: &mut PlatformHandle| {
+        let state = p.0.borrow();
+        let layers: std::collections::BTreeSet<&str> = state
+            .platform
+            .objects
+            .iter()
+            .filter_map(|o| o.layer.as_deref())
+            .collect();
+        layers
+            .into_iter()
+            .map(|l| Dynamic::from(l.to_owned()))
+            .collect::<rhai::Array>()
+    });
     // The directory a layer's objects live in (and its Flux Kustomization applies).
     engine.register_fn("layer_dir", |p: &mut PlatformHandle, layer: &str| {
         p.0.borrow().platform.layer_dir(layer)
