@@ -349,6 +349,45 @@ pub(crate) fn register(engine: &mut Engine) {
             })
         },
     );
+    // Bytes requested by the claims on a StorageClass so far (PersistentVolumeClaims), so a
+    // module can check a NAS inventory as claims are made.
+    engine.register_fn("claimed_bytes", |p: &mut PlatformHandle, class: &str| {
+        let state = p.0.borrow();
+        state
+            .platform
+            .objects
+            .iter()
+            .filter_map(|o| match &o.resource {
+                Resource::PersistentVolumeClaim(c) => c.spec.as_ref(),
+                _ => None,
+            })
+            .filter(|spec| spec.storage_class_name.as_deref() == Some(class))
+            .filter_map(|spec| spec.resources.as_ref()?.requests.as_ref()?.get("storage"))
+            .filter_map(|q| parse_quantity(&q.0))
+            .sum::<f64>() as INT
+    });
+    // The name of the StorageClass declared as the cluster default so far, or "".
+    engine.register_fn("default_storage_class", |p: &mut PlatformHandle| {
+        let state = p.0.borrow();
+        state
+            .platform
+            .objects
+            .iter()
+            .find_map(|o| match &o.resource {
+                Resource::StorageClass(sc)
+                    if sc
+                        .metadata
+                        .annotations
+                        .as_ref()
+                        .and_then(|a| a.get("storageclass.kubernetes.io/is-default-class"))
+                        .is_some_and(|v| v == "true") =>
+                {
+                    sc.metadata.name.clone()
+                }
+                _ => None,
+            })
+            .unwrap_or_default()
+    });
     // The layers objects were put in so far, sorted and without repeats.
     engine.register_fn("layers", |p: &mut PlatformHandle| {
         let state = p.0.borrow();
@@ -416,6 +455,13 @@ pub(crate) fn register(engine: &mut Engine) {
         v.into_string()
             .ok()
             .is_some_and(|s| parse_quantity(&s).is_some())
+    });
+    // The value of a quantity string in base units (bytes, cores), rounded down; -1 if invalid.
+    engine.register_fn("quantity_value", |v: Dynamic| {
+        v.into_string()
+            .ok()
+            .and_then(|s| parse_quantity(&s))
+            .map_or(-1, |q| q as INT)
     });
     engine.register_fn("is_exact_version", |v: Dynamic| {
         v.into_string().ok().is_some_and(|s| is_exact_version(&s))

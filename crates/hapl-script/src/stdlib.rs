@@ -6,6 +6,7 @@ use hapl_core::STDLIB_PREFIX;
 /// `(module name, source text)` for every embedded module, sorted by name.
 pub const MODULES: &[(&str, &str)] = &[
     ("app", include_str!("../../../stdlib/app.rhai")),
+    ("cluster", include_str!("../../../stdlib/cluster.rhai")),
     ("nas_pvc", include_str!("../../../stdlib/nas_pvc.rhai")),
     (
         "pinned_helm",
