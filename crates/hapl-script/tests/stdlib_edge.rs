@@ -505,6 +505,17 @@ fn loki_is_a_single_binary_with_its_wal_on_the_nas() {
     assert_eq!(persistence["enabled"], true);
     assert_eq!(persistence["storageClass"], "nfs-storage");
     assert_eq!(v["loki"]["storage"]["type"], "filesystem");
+    // Loki runs the ConfigMap hapl renders, with the same WAL and retention.
+    assert_eq!(v["loki"]["configObjectName"], "loki-config");
+    assert_eq!(v["loki"]["generatedConfigObjectName"], "");
+    let conf = config_text(&e, "loki-config", "loki", "config.yaml");
+    assert!(
+        conf.contains("  wal:\n    enabled: true\n    dir: /var/loki/wal"),
+        "{conf}"
+    );
+    assert!(conf.contains("retention_period: 8760h"), "{conf}");
+    assert!(conf.contains("retention_enabled: true"), "{conf}");
+    assert!(conf.contains("object_store: filesystem"), "{conf}");
     assert_eq!(v["chunksCache"]["enabled"], false);
     assert_eq!(v["resultsCache"]["enabled"], false);
     assert!(v["singleBinary"]["resources"]["limits"]["memory"].is_string());
