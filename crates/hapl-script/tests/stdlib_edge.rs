@@ -341,6 +341,40 @@ fn mosquitto_takes_its_password_file_only_from_a_secret() {
     assert!(d.message.contains("passwd_secret"), "{d}");
 }
 
+#[test]
+fn existing_claims_are_adopted_instead_of_made() {
+    let e = eval(&zigbee_script(r#", existing_claim: "zigbee2mqtt-seed""#));
+    assert!(!has(&e, "PersistentVolumeClaim", "zigbee2mqtt-data"));
+    assert_eq!(
+        workload(&e, "zigbee2mqtt").volume("data"),
+        Some(&VolumeSource::Pvc("zigbee2mqtt-seed".into()))
+    );
+}
+
+#[test]
+fn credentials_given_as_ciphertext_become_sealed_secrets_and_plaintext_is_refused() {
+    let cipher = format!("Ag{}", "B".repeat(60));
+    let script = format!(
+        "{BASE}let b = zigbee::mosquitto(p, s, #{{ passwd_secret: #{{ name: \"mosquitto-passwd\", encrypted: #{{ passwd: \"{cipher}\" }} }},
+    credentials_secret: #{{ name: \"mqtt-credentials\", encrypted: #{{ username: \"{cipher}\", password: \"{cipher}\" }} }} }});
+print(b.secret);
+p"
+    );
+    let e = eval(&script);
+    assert_eq!(e.output[0], "mqtt-credentials");
+    let sealed = object(&e, "SealedSecret", "mosquitto-passwd");
+    assert_eq!(sealed["metadata"]["namespace"], "zigbee");
+    assert_eq!(sealed["spec"]["encryptedData"]["passwd"], cipher.as_str());
+    let creds = object(&e, "SealedSecret", "mqtt-credentials");
+    assert!(creds["spec"]["encryptedData"]["password"].is_string());
+
+    let plain = script.replace(&format!("password: \"{cipher}\""), "password: \"hunter2\"");
+    let d = eval_err(&plain);
+    assert_eq!(d.code, "secret-in-plaintext");
+    // The error never repeats the secret it refused.
+    assert!(!d.message.contains("hunter2") && d.hints.iter().all(|h| !h.contains("hunter2")));
+}
+
 // ---------------------------------------------------------------- matter_experimental
 
 fn matter_script(opts: &str) -> String {
