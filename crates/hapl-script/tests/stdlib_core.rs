@@ -721,6 +721,8 @@ fn every_state_has_a_labelled_backup_job_and_postgres_a_restore_test() {
     let guide = s(&docs, "/data/backups.md");
     assert!(guide.contains("dpx2800.lan:/volume1/k8s/backups/postgresql"));
     assert!(guide.contains("## zigbee2mqtt"));
+    assert!(guide.contains("## NAS snapshots"));
+    assert!(guide.contains("influxdb::growth_bytes"));
 }
 
 #[test]
@@ -855,6 +857,8 @@ fn the_platform_is_clean_and_its_requests_fit_the_pi_with_headroom() {
         "requests {memory_requests}"
     );
     assert!(cpu_requests < node.cpu_millis as f64 / 1000.0 * 0.6);
+    // Even every memory limit reached at once stays inside the node.
+    assert!(running[3] + largest_job[3] < node.memory_bytes as f64);
 
     // Every app-template workload: resources on every container, probes on services, a role.
     let refs: Vec<&Resource> = e.platform.objects.iter().map(|o| &o.resource).collect();
