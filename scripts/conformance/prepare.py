@@ -5,9 +5,10 @@
       Write the data of every ConfigMap labelled `hapl.dev/config: <format>` to
       OUT_DIR/<format>/<namespace>.<name>/<key>; print one line per ConfigMap.
   prepare.py ha-config PACKAGE_DIR CONFIG_DIR
-      A Home Assistant config dir: configuration.yaml including the package the way the
-      home_assistant module's docs say (`homeassistant: packages: !include_dir_named packages`),
-      the package as packages/hapl.yaml, and secrets.yaml with a placeholder per `!secret`.
+      A Home Assistant config dir laid out as the home_assistant module mounts it and its docs
+      tell users to include it: configuration.yaml with `homeassistant: packages:
+      !include_dir_named packages`, the package as packages/hapl.yaml, and beside it
+      packages/secrets.yaml with a placeholder per `!secret`.
   prepare.py z2m-data CONFIG_DIR DATA_DIR
       A Zigbee2MQTT data dir: configuration.yaml plus secret.yaml placeholders for its
       `!secret` references.
@@ -36,7 +37,7 @@ def extract(render, out):
     out = pathlib.Path(out)
     found = 0
     for path in sorted(pathlib.Path(render).rglob("*.yaml")):
-        for doc in yaml.safe_load_all(path.read_text()):
+        for doc in yaml.load_all(path.read_text(), Loader=getattr(yaml, "CSafeLoader", yaml.SafeLoader)):
             if not isinstance(doc, dict) or doc.get("kind") != "ConfigMap":
                 continue
             meta = doc.get("metadata") or {}
@@ -66,7 +67,8 @@ def ha_config(package_dir, config_dir):
     (config_dir / "configuration.yaml").write_text(
         "# Made by scripts/conformance: a user's configuration.yaml that includes hapl's package.\n"
         "homeassistant:\n  packages: !include_dir_named packages\n")
-    (config_dir / "secrets.yaml").write_text(placeholders(names))
+    (config_dir / "packages" / "secrets.yaml").write_text(placeholders(names))
+
     print(f"secrets: {', '.join(sorted(names)) or 'none'}")
 
 

@@ -12,6 +12,7 @@ metadata is the strict Kubernetes ObjectMeta. A kind without a schema is an erro
 usage: schema_check.py SHARED_DIR PATH...      exit 0 when every object is valid
 """
 import copy
+import json
 import pathlib
 import sys
 
@@ -21,6 +22,7 @@ import yaml
 K8S = "schemas/kubernetes-json-schema/v1.34.0/standalone-strict"
 CRD_DIRS = ["schemas/flux-crds", "schemas/sealed-secrets", "schemas/cert-manager",
             "schemas/prometheus-operator"]
+LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 META = "io.k8s.apimachinery.pkg.apis.meta.v1.ObjectMeta"
 SCHEMA_KEYS_MAP = ("properties", "patternProperties", "$defs", "definitions")
 SCHEMA_KEYS_ONE = ("additionalProperties", "items", "not")
@@ -54,12 +56,12 @@ def strict(node):
 
 def load_catalog(shared):
     """(apiVersion, kind) -> (schema, source file), for CRD kinds."""
-    meta_src = yaml.safe_load((shared / K8S / "namespace-v1.json").read_text())
+    meta_src = json.loads((shared / K8S / "namespace-v1.json").read_text())
     meta_defs = meta_src["$defs"]
     catalog = {}
     for folder in CRD_DIRS:
         for path in sorted((shared / folder).glob("*.yaml")):
-            for crd in yaml.safe_load_all(path.read_text()):
+            for crd in yaml.load_all(path.read_text(), Loader=LOADER):
                 if not crd or crd.get("kind") != "CustomResourceDefinition":
                     continue
                 group = crd["spec"]["group"]
@@ -87,7 +89,7 @@ def builtin_schema(shared, api, kind):
     path = shared / K8S / f"{name}.json"
     if not path.is_file():
         return None
-    return yaml.safe_load(path.read_text()), path
+    return json.loads(path.read_text()), path
 
 
 def files(paths):
@@ -101,10 +103,11 @@ def files(paths):
 def main():
     shared = pathlib.Path(sys.argv[1])
     catalog = load_catalog(shared)
+    validators = {}
     errors, checked = [], 0
     for path in files(sys.argv[2:]):
         try:
-            docs = list(yaml.safe_load_all(path.read_text()))
+            docs = list(yaml.load_all(path.read_text(), Loader=LOADER))
         except yaml.YAMLError as err:
             errors.append(f"{path}: not YAML: {err}")
             continue
@@ -125,7 +128,10 @@ def main():
                 continue
             schema, source = found
             checked += 1
-            validator = jsonschema.Draft202012Validator(schema)
+            validator = validators.get((api, kind))
+            if validator is None:
+                validator = validators[(api, kind)] = jsonschema.Draft202012Validator(schema)
+
             for err in sorted(validator.iter_errors(doc), key=lambda e: list(e.absolute_path)):
                 field = ".".join(str(p) for p in err.absolute_path) or "(root)"
                 message = err.message if len(err.message) < 300 else err.message[:300] + " ..."
