@@ -648,6 +648,7 @@ fn prometheus_runs_the_configuration_hapl_renders() {
     assert_eq!(ne["enabled"], true);
     assert_eq!(ne["podLabels"]["hapl.dev/role"], "node-exporter");
     assert!(ne["podAnnotations"]["hapl.dev/host-network-reason"].is_string());
+    assert_eq!(ne["extraArgs"][0], "--collector.mountstats");
     assert_eq!(v["alertmanager"]["enabled"], false);
 }
 
