@@ -893,3 +893,42 @@ fn the_platform_is_clean_and_its_requests_fit_the_pi_with_headroom() {
         }
     }
 }
+
+#[test]
+fn a_misspelt_option_of_any_core_module_points_at_the_users_line() {
+    // (the call with a typo, the option the hint must suggest)
+    let cases = [
+        (
+            "postgres::server(p, nas, #{ credentials: \"pg\", sise: \"10Gi\" });",
+            "size",
+        ),
+        (
+            "influxdb::server(p, nas, #{ credentials: \"i\", retention_day: 1825 });",
+            "retention_days",
+        ),
+        (
+            "home_assistant::core(p, nas, #{ base: base, database: db, secrets: \"s\", purge_keep_day: 30 });",
+            "purge_keep_days",
+        ),
+        (
+            "backups::schedule(p, nas, #{ postgres: db, keepdays: 7 });",
+            "keep_days",
+        ),
+        ("cluster::flux(p, #{ intreval: \"5m\" });", "interval"),
+        (
+            "nas::pvc(p, nas, #{ name: \"x\", namespace: \"y\", size: \"1Gi\", phse: 1 });",
+            "phase",
+        ),
+    ];
+    for (call, suggestion) in cases {
+        let d = eval_err(&format!("{}{call}\np", foundation()));
+        assert_eq!(d.code, "invalid-argument", "{call}: {d}");
+        assert_at_line(&d, 12);
+        assert!(
+            d.hints
+                .iter()
+                .any(|h| h.contains(&format!("`{suggestion}`"))),
+            "{call}: {d}"
+        );
+    }
+}
