@@ -551,6 +551,7 @@ fn loki_is_a_single_binary_with_its_wal_on_the_nas() {
     assert!(conf.contains("retention_enabled: true"), "{conf}");
     assert!(conf.contains("object_store: filesystem"), "{conf}");
     assert_eq!(v["chunksCache"]["enabled"], false);
+    assert!(v["loki"]["livenessProbe"]["tcpSocket"].is_object());
     assert_eq!(v["resultsCache"]["enabled"], false);
     assert!(v["singleBinary"]["resources"]["limits"]["memory"].is_string());
 }
