@@ -932,3 +932,47 @@ fn a_misspelt_option_of_any_core_module_points_at_the_users_line() {
         );
     }
 }
+
+// ------------------------------------------------------------------------------------------
+// pinned_helm (extended)
+
+#[test]
+fn releases_carry_labels_annotations_and_placement_and_sources_are_shared() {
+    let e = eval(
+        r#"import "pinned_helm" as helm;
+let p = platform("home");
+let a = helm::repository(p, #{ name: "grafana", url: "https://grafana.github.io/helm-charts", phase: 4 });
+let b = helm::repository(p, #{ name: "grafana", url: "https://grafana.github.io/helm-charts", phase: 4 });
+helm::release(p, #{ name: "loki", namespace: "logging", source: b, chart: "loki", version: "6.30.1",
+    role: "loki", labels: #{ team: "home" }, annotations: #{ "hapl.dev/note": "x" },
+    layer: "observability", phase: 4, reason: "logs on the NAS for a year" });
+p"#,
+    );
+    assert_eq!(count(&e, "HelmRepository"), 1);
+    let hr = find(&e, "HelmRelease", "loki");
+    assert_eq!(s(&hr, "/metadata/labels/hapl.dev~1role"), "loki");
+    assert_eq!(s(&hr, "/metadata/labels/team"), "home");
+    assert_eq!(s(&hr, "/metadata/annotations/hapl.dev~1note"), "x");
+    let obj = e
+        .platform
+        .objects
+        .iter()
+        .find(|o| o.resource.kind() == "HelmRelease")
+        .unwrap();
+    assert_eq!(obj.layer.as_deref(), Some("observability"));
+    assert_eq!(obj.phase, Some(4));
+    assert_eq!(obj.reason.as_deref(), Some("logs on the NAS for a year"));
+    let repo = e
+        .platform
+        .objects
+        .iter()
+        .find(|o| o.resource.kind() == "HelmRepository")
+        .unwrap();
+    assert_eq!(repo.layer.as_deref(), Some("sources"));
+
+    let d = eval_err(
+        "import \"pinned_helm\" as helm;\nlet p = platform(\"home\");\nhelm::repository(p, #{ name: \"r\", url: \"https://x.org\", phase: 9 });\np",
+    );
+    assert_eq!(d.code, "invalid-argument");
+    assert_at_line(&d, 3);
+}
