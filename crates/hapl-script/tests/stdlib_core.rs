@@ -5,7 +5,7 @@
 use std::collections::BTreeMap;
 use std::process::Command;
 
-use hapl_core::quantity::{is_exact_version, parse_quantity};
+use hapl_core::quantity::is_exact_version;
 use hapl_core::workload::{workloads, WorkloadKind};
 use hapl_core::{Diagnostic, Resource};
 use hapl_script::{evaluate_str, Evaluation, Options};
@@ -775,34 +775,6 @@ fn the_backup_scripts_are_valid_posix_sh() {
 // ------------------------------------------------------------------------------------------
 // the top-level platform
 
-fn quantity(v: &Value) -> f64 {
-    v.as_str()
-        .and_then(parse_quantity)
-        .or_else(|| v.as_f64())
-        .unwrap_or(0.0)
-}
-
-/// (cpu requests, memory requests, cpu limits, memory limits) of every `resources` map in a
-/// value (containers, chart values), in cores and bytes.
-fn sum_resources(v: &Value, out: &mut [f64; 4]) {
-    match v {
-        Value::Object(m) => {
-            if let (Some(req), Some(lim)) = (m.get("requests"), m.get("limits")) {
-                out[0] += quantity(&req["cpu"]);
-                out[1] += quantity(&req["memory"]);
-                out[2] += quantity(&lim["cpu"]);
-                out[3] += quantity(&lim["memory"]);
-                return;
-            }
-            for child in m.values() {
-                sum_resources(child, out);
-            }
-        }
-        Value::Array(a) => a.iter().for_each(|c| sum_resources(c, out)),
-        _ => {}
-    }
-}
-
 #[test]
 fn the_platform_is_clean_and_its_requests_fit_the_pi_with_headroom() {
     let script =
@@ -817,48 +789,41 @@ fn the_platform_is_clean_and_its_requests_fit_the_pi_with_headroom() {
     let node = e.platform.node.as_ref().unwrap();
     assert_eq!(node.arch, "arm64");
 
-    // Requests of long-running workloads (CronJobs run one at a time at night, so their
-    // requests are counted once, the largest).
-    let mut running = [0.0; 4];
-    let mut largest_job = [0.0f64; 4];
-    for o in &e.platform.objects {
-        let v = o.resource.to_value();
-        if o.resource.kind() != "HelmRelease" {
-            continue;
-        }
-        let mut r = [0.0; 4];
-        sum_resources(&v["spec"]["values"], &mut r);
-        let kind = &v["spec"]["values"]["controllers"]["main"]["type"];
-        if kind == "cronjob" || kind == "job" {
-            for i in 0..4 {
-                largest_job[i] = largest_job[i].max(r[i]);
-            }
-        } else {
-            for i in 0..4 {
-                running[i] += r[i];
-            }
-        }
-    }
-    let memory_requests = running[1] + largest_job[1];
-    let cpu_requests = running[0] + largest_job[0];
-    let gib = 1024.0 * 1024.0 * 1024.0;
+    // The budget `hapl check` prints: everything running plus the largest nightly job.
+    let budget = hapl_core::budget::budget(&e.platform);
+    let peak = budget.peak();
     println!(
-        "budget: requests {:.2} cores, {:.2} GiB; limits {:.2} cores, {:.2} GiB (node {} cores, {:.0} GiB)",
-        cpu_requests,
-        memory_requests / gib,
-        running[2] + largest_job[2],
-        (running[3] + largest_job[3]) / gib,
-        node.cpu_millis / 1000,
-        node.memory_bytes as f64 / gib
+        "budget: requests {} m CPU, {} MiB; limits {} m CPU, {} MiB; charts summed from values: {:?}",
+        peak.cpu_request_millis,
+        peak.memory_request_bytes >> 20,
+        peak.cpu_limit_millis,
+        peak.memory_limit_bytes >> 20,
+        budget.from_chart_values
     );
-    // Headroom: k3s itself, the kernel and page cache need about 1.5 GiB of the 8.
-    assert!(
-        memory_requests < node.memory_bytes as f64 * 0.6,
-        "requests {memory_requests}"
-    );
-    assert!(cpu_requests < node.cpu_millis as f64 / 1000.0 * 0.6);
+    assert!(budget.fits(node));
+    assert!(budget.incomplete.is_empty(), "{:?}", budget.incomplete);
+    // Headroom: k3s itself, the kernel and the page cache need a good part of the 8 GiB.
+    assert!(peak.memory_request_bytes < node.memory_bytes * 6 / 10);
+    assert!(peak.cpu_request_millis < node.cpu_millis * 6 / 10);
     // Even every memory limit reached at once stays inside the node.
-    assert!(running[3] + largest_job[3] < node.memory_bytes as f64);
+    assert!(peak.memory_limit_bytes < node.memory_bytes);
+    // The releases that are not app-template are summed from their chart values.
+    for chart in [
+        "influxdb2",
+        "traefik",
+        "cert-manager",
+        "sealed-secrets",
+        "csi-driver-nfs",
+    ] {
+        assert!(
+            budget
+                .from_chart_values
+                .iter()
+                .any(|c| c.ends_with(&format!("({chart})"))),
+            "{chart}: {:?}",
+            budget.from_chart_values
+        );
+    }
 
     // Every app-template workload: resources on every container, probes on services, a role.
     let refs: Vec<&Resource> = e.platform.objects.iter().map(|o| &o.resource).collect();
