@@ -153,6 +153,45 @@ fn check_on_the_minimal_example_is_clean() {
     );
 }
 
+#[test]
+fn check_on_the_top_level_platform_is_clean_and_prints_a_budget_that_fits() {
+    let out = hapl(&root(), &["check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    assert!(text.contains("0 errors, 0 warnings"), "{text}");
+    let line = text
+        .lines()
+        .find(|l| l.starts_with("budget: requests "))
+        .unwrap_or_else(|| panic!("no budget line in {text}"));
+    assert!(
+        line.contains("of node `pi5` (4 CPU, 8 GiB, arm64)"),
+        "{line}"
+    );
+    // The memory share of the requests, e.g. "2.38 GiB (30%)", leaves headroom.
+    let share: u32 = line
+        .split("GiB (")
+        .nth(1)
+        .and_then(|rest| rest.split('%').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("no memory share in {line}"));
+    assert!(share <= 60, "{line}");
+    assert!(!text.contains("without a request or limit"), "{text}");
+}
+
+#[test]
+fn a_platform_that_does_not_fit_its_node_fails_the_check() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("platform.rhai"),
+        "import \"app\" as app;\nlet p = platform(\"home\", #{ node: #{ cpu: 1, memory: \"1Gi\" } });\napp::release(p, #{ name: \"big\", namespace: \"a\", role: \"big\", phase: 2, reason: \"too big for the node\",\n    image: \"docker.io/library/busybox:1.37.0\", resources: app::resources(\"100m\", \"2Gi\", \"1\", \"2Gi\"),\n    ports: #{ http: 80 }, probes: #{ tcp: true } });\np\n",
+    )
+    .unwrap();
+    let out = hapl(dir.path(), &["check"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stdout(&out));
+    assert!(stderr(&out).contains("[budget]"), "{}", stderr(&out));
+    assert!(stdout(&out).contains("2.00 GiB (200%)"), "{}", stdout(&out));
+}
+
 /// Every file under `dir`, relative path → bytes.
 fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {

@@ -2,8 +2,8 @@
 //!
 //! Built-in kinds are checked against the strict Kubernetes 1.34 JSON Schemas in
 //! `../shared/schemas/kubernetes-json-schema/v1.34.0/standalone-strict/`. Flux kinds and
-//! SealedSecret are checked against their CRDs (`../shared/schemas/flux-crds/`,
-//! `../shared/schemas/sealed-secrets/`), converted here to strict JSON Schema following the recipe
+//! SealedSecret and ClusterIssuer are checked against their CRDs (`../shared/schemas/flux-crds/`,
+//! `../shared/schemas/sealed-secrets/`, `../shared/schemas/cert-manager/`), converted here to strict JSON Schema following the recipe
 //! in `../shared/schemas/README.md`: `additionalProperties: false` wherever `properties` are
 //! listed (the root too) unless the CRD preserves unknown fields there, `nullable` as a `null`
 //! type, int-or-string as `anyOf`, `apiVersion`/`kind` pinned and required, and `metadata` as the
@@ -28,7 +28,11 @@ const K8S_DIR: &str = "schemas/kubernetes-json-schema/v1.34.0/standalone-strict"
 /// A standalone file whose `$defs` carry ObjectMeta and everything it refers to.
 const OBJECT_META_SOURCE: &str = "namespace-v1.json";
 /// Folders of CRD YAML for the other kinds.
-const CRD_DIRS: &[&str] = &["schemas/flux-crds", "schemas/sealed-secrets"];
+const CRD_DIRS: &[&str] = &[
+    "schemas/flux-crds",
+    "schemas/sealed-secrets",
+    "schemas/cert-manager",
+];
 const DRAFT_2020_12: &str = "https://json-schema.org/draft/2020-12/schema";
 
 // ------------------------------------------------------------------------------------------
@@ -1266,6 +1270,21 @@ fn broken_cases() -> Vec<Broken> {
             "/spec/postBuild/substituteFrom/0/kind",
             "Vault",
         ),
+        // --- ClusterIssuer
+        broken(
+            "ClusterIssuer ACME without a server",
+            "clusterissuer",
+            Remove("/spec/acme/server"),
+            "/spec/acme",
+            "server",
+        ),
+        broken(
+            "ClusterIssuer misspells privateKeySecretRef",
+            "clusterissuer",
+            Rename("/spec/acme/privateKeySecretRef", "privateKeySecret"),
+            "/spec/acme",
+            "privateKeySecret",
+        ),
         // --- SealedSecret
         broken(
             "SealedSecret ciphertext is a number",
@@ -1899,6 +1918,28 @@ fn samples() -> Vec<(&'static str, Value)> {
                     "commonMetadata": {"labels": {"toolkit.fluxcd.io/tenant": "home"}},
                     "images": [{"name": "ghcr.io/home-assistant/home-assistant", "newTag": "2026.11.2"}],
                     "patches": [{"patch": "- op: replace\n  path: /spec/replicas\n  value: 1\n", "target": {"kind": "Deployment"}}]
+                }
+            }),
+        ),
+        (
+            "clusterissuer",
+            json!({
+                "apiVersion": "cert-manager.io/v1",
+                "kind": "ClusterIssuer",
+                "metadata": {"name": "letsencrypt", "labels": {"app.kubernetes.io/part-of": "home"}},
+                "spec": {
+                    "acme": {
+                        "server": "https://acme-v02.api.letsencrypt.org/directory",
+                        "email": "admin@example.org",
+                        "privateKeySecretRef": {"name": "letsencrypt-account"},
+                        "solvers": [
+                            {"http01": {"ingress": {"ingressClassName": "traefik"}}},
+                            {
+                                "selector": {"dnsZones": ["example.org"]},
+                                "dns01": {"cloudflare": {"apiTokenSecretRef": {"name": "cloudflare", "key": "token"}}}
+                            }
+                        ]
+                    }
                 }
             }),
         ),

@@ -11,13 +11,20 @@ pub fn root() -> PathBuf {
         .unwrap()
 }
 
-/// `../shared` beside the checkout, or `None` with a printed reason. In CI (`CI=true`) its
+/// The shared data dir (`HAPL_SHARED`, `../shared`, `/work/shared`), or `None` with a printed
+/// reason. In CI (`CI=true`) its
 /// absence is a failure, never a silent skip.
 pub fn shared() -> Option<PathBuf> {
-    let dir = root().join("../shared");
-    if dir.join("schemas").is_dir() {
-        return Some(dir);
+    // `HAPL_SHARED` first, then `../shared` beside the checkout (CI), then `/work/shared`.
+    let candidates: Vec<PathBuf> = std::env::var_os("HAPL_SHARED")
+        .map(PathBuf::from)
+        .into_iter()
+        .chain([root().join("../shared"), PathBuf::from("/work/shared")])
+        .collect();
+    if let Some(dir) = candidates.iter().find(|d| d.join("schemas").is_dir()) {
+        return Some(dir.clone());
     }
+    let dir = root().join("../shared");
     if std::env::var("CI").is_ok_and(|v| v == "true") {
         panic!(
             "CI=true but ../shared (with schemas/) is missing beside the checkout at {}",
@@ -25,7 +32,7 @@ pub fn shared() -> Option<PathBuf> {
         );
     }
     eprintln!(
-        "skipping: ../shared is not beside the checkout ({})",
+        "skipping: ../shared is not beside the checkout ({}), HAPL_SHARED is unset and /work/shared is absent",
         dir.display()
     );
     None

@@ -2,6 +2,8 @@
 //! k8s-openapi), identities, origins, the platform, deterministic rendering, and diagnostics as
 //! data. No IO, no Rhai, no terminal.
 
+pub mod budget;
+pub mod cert_manager;
 pub mod diagnostic;
 pub mod flux;
 pub mod identity;

@@ -10,6 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::cert_manager::ClusterIssuer;
 use crate::flux;
 use crate::identity::{group_of, Identity};
 use crate::sealed_secret::SealedSecret;
@@ -94,6 +95,7 @@ resources! {
     HelmRelease(flux::HelmRelease) = "helm.toolkit.fluxcd.io/v2", "HelmRelease", true;
     FluxKustomization(flux::FluxKustomization) = "kustomize.toolkit.fluxcd.io/v1", "Kustomization", true;
     SealedSecret(SealedSecret) = "bitnami.com/v1alpha1", "SealedSecret", true;
+    ClusterIssuer(ClusterIssuer) = "cert-manager.io/v1", "ClusterIssuer", false;
 }
 
 impl Resource {

@@ -337,6 +337,71 @@ pub(crate) fn register(engine: &mut Engine) {
     engine.register_fn("object_count", |p: &mut PlatformHandle| {
         p.0.borrow().platform.objects.len() as INT
     });
+    // Whether an object of this kind, namespace ("" for cluster-scoped) and name is declared:
+    // lets modules share one source (a chart repository several modules install from).
+    engine.register_fn(
+        "has_object",
+        |p: &mut PlatformHandle, kind: &str, namespace: &str, name: &str| {
+            p.0.borrow().platform.objects.iter().any(|o| {
+                o.resource.kind() == kind
+                    && o.resource.name() == name
+                    && o.resource.namespace().unwrap_or("") == namespace
+            })
+        },
+    );
+    // Bytes requested by the claims on a StorageClass so far (PersistentVolumeClaims), so a
+    // module can check a NAS inventory as claims are made.
+    engine.register_fn("claimed_bytes", |p: &mut PlatformHandle, class: &str| {
+        let state = p.0.borrow();
+        state
+            .platform
+            .objects
+            .iter()
+            .filter_map(|o| match &o.resource {
+                Resource::PersistentVolumeClaim(c) => c.spec.as_ref(),
+                _ => None,
+            })
+            .filter(|spec| spec.storage_class_name.as_deref() == Some(class))
+            .filter_map(|spec| spec.resources.as_ref()?.requests.as_ref()?.get("storage"))
+            .filter_map(|q| parse_quantity(&q.0))
+            .sum::<f64>() as INT
+    });
+    // The name of the StorageClass declared as the cluster default so far, or "".
+    engine.register_fn("default_storage_class", |p: &mut PlatformHandle| {
+        let state = p.0.borrow();
+        state
+            .platform
+            .objects
+            .iter()
+            .find_map(|o| match &o.resource {
+                Resource::StorageClass(sc)
+                    if sc
+                        .metadata
+                        .annotations
+                        .as_ref()
+                        .and_then(|a| a.get("storageclass.kubernetes.io/is-default-class"))
+                        .is_some_and(|v| v == "true") =>
+                {
+                    sc.metadata.name.clone()
+                }
+                _ => None,
+            })
+            .unwrap_or_default()
+    });
+    // The layers objects were put in so far, sorted and without repeats.
+    engine.register_fn("layers", |p: &mut PlatformHandle| {
+        let state = p.0.borrow();
+        let layers: std::collections::BTreeSet<&str> = state
+            .platform
+            .objects
+            .iter()
+            .filter_map(|o| o.layer.as_deref())
+            .collect();
+        layers
+            .into_iter()
+            .map(|l| Dynamic::from(l.to_owned()))
+            .collect::<rhai::Array>()
+    });
     // The directory a layer's objects live in (and its Flux Kustomization applies).
     engine.register_fn("layer_dir", |p: &mut PlatformHandle, layer: &str| {
         p.0.borrow().platform.layer_dir(layer)
@@ -390,6 +455,13 @@ pub(crate) fn register(engine: &mut Engine) {
         v.into_string()
             .ok()
             .is_some_and(|s| parse_quantity(&s).is_some())
+    });
+    // The value of a quantity string in base units (bytes, cores), rounded down; -1 if invalid.
+    engine.register_fn("quantity_value", |v: Dynamic| {
+        v.into_string()
+            .ok()
+            .and_then(|s| parse_quantity(&s))
+            .map_or(-1, |q| q as INT)
     });
     engine.register_fn("is_exact_version", |v: Dynamic| {
         v.into_string().ok().is_some_and(|s| is_exact_version(&s))

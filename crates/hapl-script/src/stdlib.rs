@@ -5,10 +5,32 @@ use hapl_core::STDLIB_PREFIX;
 
 /// `(module name, source text)` for every embedded module, sorted by name.
 pub const MODULES: &[(&str, &str)] = &[
+    ("app", include_str!("../../../stdlib/app.rhai")),
+    ("backups", include_str!("../../../stdlib/backups.rhai")),
+    ("cluster", include_str!("../../../stdlib/cluster.rhai")),
+    (
+        "home_assistant",
+        include_str!("../../../stdlib/home_assistant.rhai"),
+    ),
+    ("influxdb", include_str!("../../../stdlib/influxdb.rhai")),
+    ("logging", include_str!("../../../stdlib/logging.rhai")),
+    (
+        "matter_experimental",
+        include_str!("../../../stdlib/matter_experimental.rhai"),
+    ),
+    (
+        "monitoring",
+        include_str!("../../../stdlib/monitoring.rhai"),
+    ),
     ("nas_pvc", include_str!("../../../stdlib/nas_pvc.rhai")),
     (
         "pinned_helm",
         include_str!("../../../stdlib/pinned_helm.rhai"),
+    ),
+    ("postgres", include_str!("../../../stdlib/postgres.rhai")),
+    (
+        "zigbee_stack",
+        include_str!("../../../stdlib/zigbee_stack.rhai"),
     ),
 ];
 

@@ -156,14 +156,76 @@ fn check(evaluation: &Evaluation) -> i32 {
         .iter()
         .filter(|d| d.severity == Severity::Warning)
         .count();
+    let budget = hapl_core::budget::budget(p);
+    let fits = p.node.as_ref().is_none_or(|node| budget.fits(node));
     println!(
         "platform `{}` (cluster `{}`): {}, {}",
         p.name,
         p.cluster,
         plural(p.objects.len(), "object"),
-        count_line(0, warnings)
+        count_line(usize::from(!fits), warnings)
     );
-    EXIT_OK
+    println!("{}", budget_line(&budget, p.node.as_ref()));
+    if !budget.incomplete.is_empty() {
+        println!(
+            "  without a request or limit (not counted): {}",
+            budget.incomplete.join(", ")
+        );
+    }
+    if fits {
+        EXIT_OK
+    } else {
+        let d = Diagnostic::error(
+            "budget",
+            "the platform's requests do not fit the node it declares",
+        )
+        .hint("lower the requests of the largest workloads, or declare the node's real size in `platform(...)`");
+        eprintln!("{d}");
+        EXIT_ERROR
+    }
+}
+
+/// `budget: requests 1.06 CPU (27% of 4), 2.42 GiB (30% of 8 GiB); ...`
+fn budget_line(b: &hapl_core::budget::Budget, node: Option<&hapl_core::Node>) -> String {
+    const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
+    let peak = b.peak();
+    let cpu = |m: u64| m as f64 / 1000.0;
+    let gib = |bytes: u64| bytes as f64 / GIB;
+    let share = |part: u64, whole: u64| {
+        if whole == 0 {
+            String::new()
+        } else {
+            format!(" ({:.0}%)", part as f64 * 100.0 / whole as f64)
+        }
+    };
+    let (node_cpu, node_mem) = node.map_or((0, 0), |n| (n.cpu_millis, n.memory_bytes));
+    let mut line = format!(
+        "budget: requests {:.2} CPU{}, {:.2} GiB{}; limits {:.2} CPU, {:.2} GiB{}",
+        cpu(peak.cpu_request_millis),
+        share(peak.cpu_request_millis, node_cpu),
+        gib(peak.memory_request_bytes),
+        share(peak.memory_request_bytes, node_mem),
+        cpu(peak.cpu_limit_millis),
+        gib(peak.memory_limit_bytes),
+        share(peak.memory_limit_bytes, node_mem),
+    );
+    if let Some(n) = node {
+        line.push_str(&format!(
+            " of node `{}` ({} CPU, {:.0} GiB, {})",
+            n.name,
+            cpu(n.cpu_millis),
+            gib(n.memory_bytes),
+            n.arch
+        ));
+    }
+    if b.largest_job != hapl_core::budget::Amounts::default() {
+        line.push_str(&format!(
+            "; includes the largest job ({:.2} CPU, {:.0} MiB)",
+            cpu(b.largest_job.cpu_request_millis),
+            b.largest_job.memory_request_bytes as f64 / 1024.0 / 1024.0
+        ));
+    }
+    line
 }
 
 fn render(evaluation: &Evaluation, out: &Path) -> i32 {
