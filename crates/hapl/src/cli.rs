@@ -58,10 +58,22 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// Print a rule's documentation: the risk it guards against and how to fix a finding.
+    Explain {
+        /// The rule id, e.g. `no-sqlite-recorder`.
+        #[arg(required_unless_present = "list")]
+        rule: Option<String>,
+        /// List every rule with its severity and summary.
+        #[arg(long, conflicts_with = "rule")]
+        list: bool,
+    },
 }
 
 pub fn run() -> i32 {
     let cli = Cli::parse();
+    if let Command::Explain { rule, list } = &cli.command {
+        return explain(rule.as_deref(), *list);
+    }
     let color = match cli.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -92,8 +104,9 @@ pub fn run() -> i32 {
     print_output(&evaluation);
     print_diagnostics(&renderer, &evaluation.diagnostics, &evaluation.sources);
     match cli.command {
-        Command::Check => check(&evaluation),
+        Command::Check => check(&evaluation, &renderer),
         Command::Render { out } => render(&evaluation, &out),
+        Command::Explain { .. } => unreachable!("handled before evaluation"),
     }
 }
 
@@ -149,21 +162,75 @@ fn count_line(errors: usize, warnings: usize) -> String {
     )
 }
 
-fn check(evaluation: &Evaluation) -> i32 {
+fn check(evaluation: &Evaluation, renderer: &Renderer) -> i32 {
     let p = &evaluation.platform;
-    let warnings = evaluation
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Warning)
-        .count();
+    let settings = rule_settings();
+    let findings = hapl_core::rules::check(p, &settings);
+    print_diagnostics(renderer, &findings, &evaluation.sources);
+    let all = || evaluation.diagnostics.iter().chain(&findings);
+    let count = |s: Severity| all().filter(|d| d.severity == s).count();
+    let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
+    print!(
+        "{}",
+        crate::report::budget_table(&hapl_core::rules::budget(p, &settings))
+    );
     println!(
         "platform `{}` (cluster `{}`): {}, {}",
         p.name,
         p.cluster,
         plural(p.objects.len(), "object"),
-        count_line(0, warnings)
+        count_line(errors, warnings)
     );
-    EXIT_OK
+    if errors > 0 {
+        EXIT_ERROR
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Today (for end-of-life dates) from the system clock.
+fn rule_settings() -> hapl_core::rules::Settings {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    hapl_core::rules::Settings {
+        today: hapl_core::rules::Date::from_unix_days((secs / 86_400) as i64),
+    }
+}
+
+fn explain(rule: Option<&str>, list: bool) -> i32 {
+    use hapl_core::rules;
+    // Output may go to a pager or `head`; a closed pipe is not an error worth a panic.
+    let mut out = std::io::stdout().lock();
+    if list {
+        for r in rules::catalogue() {
+            let _ = writeln!(
+                out,
+                "{:<28} {:<7} {}",
+                r.id,
+                r.severity.to_string(),
+                r.summary
+            );
+        }
+        return EXIT_OK;
+    }
+    let id = rule.unwrap_or_default();
+    match rules::rule(id) {
+        Some(r) => {
+            let _ = write!(out, "{}", rules::explain(r));
+            EXIT_OK
+        }
+        None => {
+            let hint = match rules::closest(id, &rules::ids()) {
+                Some(k) => format!("did you mean `{k}`? "),
+                None => String::new(),
+            };
+            eprintln!(
+                "error: there is no rule `{id}`; {hint}`hapl explain --list` lists every rule"
+            );
+            EXIT_ERROR
+        }
+    }
 }
 
 fn render(evaluation: &Evaluation, out: &Path) -> i32 {
