@@ -79,13 +79,15 @@ pub fn parse_duration_hours(s: &str) -> Option<f64> {
 
 /// `30d`, `5y`, `12h`: hours in the unit that reads best.
 pub fn human_hours(h: f64) -> String {
-    if h >= 8760.0 && (h / 8760.0).fract() < 0.01 {
-        format!("{:.0} years", h / 8760.0)
+    let (n, unit) = if h >= 8760.0 && (h / 8760.0).fract() < 0.01 {
+        (h / 8760.0, "year")
     } else if h >= 24.0 {
-        format!("{:.0} days", h / 24.0)
+        (h / 24.0, "day")
     } else {
-        format!("{h:.0} hours")
-    }
+        (h, "hour")
+    };
+    let n = n.round() as usize;
+    super::plural(n, unit)
 }
 
 /// `postgresql.conf` settings in file order: (lower-case name, value without quotes).

@@ -338,9 +338,16 @@ fn apply_waivers(cx: &Context, findings: Vec<Finding>) -> Vec<Diagnostic> {
         {
             continue;
         } else {
+            let place = match &w.scope {
+                WaiverScope::Except(r) | WaiverScope::NoCpuLimit(Some(r)) => format!(" on {r}"),
+                _ => String::new(),
+            };
             Diagnostic::warning(
                 "unused-waiver",
-                format!("{what}, but `{}` finds nothing to waive", w.rule),
+                format!(
+                    "this waiver is not needed: `{}` finds nothing{place} to waive",
+                    w.rule
+                ),
             )
             .at(w.origin.site.clone(), "not needed")
             .hint("remove this line, so a later violation is reported again")
