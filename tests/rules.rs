@@ -246,6 +246,20 @@ fn waivers_print_their_reasons_in_check() {
 }
 
 #[test]
+fn a_platform_of_the_seed_shape_that_follows_the_rules_gets_no_finding() {
+    let (diags, _) = diagnostics(&fixtures().join("clean_platform.rhai"));
+    assert!(
+        diags.is_empty(),
+        "{}",
+        diags
+            .iter()
+            .map(ToString::to_string)
+            .collect::<Vec<_>>()
+            .join("\n")
+    );
+}
+
+#[test]
 fn the_top_level_platform_passes_every_rule() {
     let (diags, _) = diagnostics(&root().join("platform.rhai"));
     assert!(
