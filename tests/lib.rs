@@ -5,4 +5,5 @@ mod support;
 mod book;
 mod cli;
 mod legacy_repo;
+mod rules;
 mod schema;

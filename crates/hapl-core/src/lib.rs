@@ -2,7 +2,6 @@
 //! k8s-openapi), identities, origins, the platform, deterministic rendering, and diagnostics as
 //! data. No IO, no Rhai, no terminal.
 
-pub mod budget;
 pub mod cert_manager;
 pub mod diagnostic;
 pub mod flux;
@@ -13,13 +12,14 @@ pub mod platform;
 pub mod quantity;
 pub mod render;
 pub mod resource;
+pub mod rules;
 pub mod sealed_secret;
 pub mod workload;
 
 pub use diagnostic::{CheckResult, Diagnostic, Frame, Label, Severity, Span};
 pub use identity::Identity;
 pub use origin::Origin;
-pub use platform::{Node, Platform, PlatformObject};
+pub use platform::{Nas, Node, ObjectRef, Platform, PlatformObject, Waiver, WaiverScope};
 pub use resource::{ConvertError, Resource, KINDS};
 
 /// File names of embedded stdlib modules start with this, e.g. `<stdlib>/nas_pvc.rhai`.

@@ -2,7 +2,7 @@
 
 use std::collections::BTreeMap;
 
-use crate::diagnostic::Diagnostic;
+use crate::diagnostic::{Diagnostic, Severity};
 use crate::identity::Identity;
 use crate::origin::Origin;
 use crate::resource::Resource;
@@ -16,6 +16,80 @@ pub struct Node {
     pub cpu_millis: u64,
     /// Bytes.
     pub memory_bytes: u64,
+}
+
+/// The NAS the platform keeps its state on, as the script declares it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Nas {
+    pub name: String,
+    /// Usable capacity in bytes.
+    pub capacity_bytes: u64,
+}
+
+/// An object of the platform, named the way scripts and messages name it:
+/// `Kind/namespace/name`, or `Kind/name` for cluster-scoped kinds.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct ObjectRef {
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+}
+
+impl ObjectRef {
+    /// Parses `Kind/namespace/name` or `Kind/name`.
+    pub fn parse(s: &str) -> Result<ObjectRef, String> {
+        let parts: Vec<&str> = s.split('/').collect();
+        if parts.iter().any(|p| p.trim().is_empty()) || !(2..=3).contains(&parts.len()) {
+            return Err(format!(
+                "`{s}` does not name an object; write `Kind/namespace/name` (e.g. `Deployment/homeassistant/home-assistant`) or `Kind/name` for cluster-wide kinds"
+            ));
+        }
+        Ok(ObjectRef {
+            kind: parts[0].to_owned(),
+            namespace: (parts.len() == 3).then(|| parts[1].to_owned()),
+            name: parts[parts.len() - 1].to_owned(),
+        })
+    }
+
+    pub fn of(resource: &Resource) -> ObjectRef {
+        ObjectRef {
+            kind: resource.kind().to_owned(),
+            namespace: resource
+                .is_namespaced()
+                .then(|| resource.namespace().unwrap_or("default").to_owned()),
+            name: resource.name().to_owned(),
+        }
+    }
+}
+
+impl std::fmt::Display for ObjectRef {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.namespace {
+            Some(ns) => write!(f, "{}/{ns}/{}", self.kind, self.name),
+            None => write!(f, "{}/{}", self.kind, self.name),
+        }
+    }
+}
+
+/// What a waiver does to a rule's findings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum WaiverScope {
+    /// The rule does not apply to one object.
+    Except(ObjectRef),
+    /// The rule's findings get this severity, or disappear (`None`: off).
+    Relax(Option<Severity>),
+    /// `resources-required` accepts containers without a CPU limit: of one object, or all.
+    NoCpuLimit(Option<ObjectRef>),
+}
+
+/// A script's decision to lower or lift a rule, with the reason it must give. Reasons are
+/// printed with every check, so no opt-out is silent.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Waiver {
+    pub rule: String,
+    pub scope: WaiverScope,
+    pub reason: String,
+    pub origin: Origin,
 }
 
 /// An object and everything hapl knows about where it came from and where it goes.
@@ -51,6 +125,12 @@ pub struct Platform {
     pub name: String,
     pub cluster: String,
     pub node: Option<Node>,
+    /// The NAS, when the script declares it (capacity checks use it).
+    pub nas: Option<Nas>,
+    /// Where the script called `platform(...)`.
+    pub origin: Option<Origin>,
+    /// Exceptions and relaxations of rules, in script order.
+    pub waivers: Vec<Waiver>,
     pub objects: Vec<PlatformObject>,
     /// Layer → directory overrides set by the script (adopting a repo with its own layout).
     pub layer_dirs: BTreeMap<String, String>,
@@ -62,6 +142,9 @@ impl Platform {
             name: name.into(),
             cluster: cluster.into(),
             node: None,
+            nas: None,
+            origin: None,
+            waivers: Vec::new(),
             objects: Vec::new(),
             layer_dirs: BTreeMap::new(),
         }

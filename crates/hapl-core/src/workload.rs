@@ -1,30 +1,66 @@
 //! One view of "what will run" for every object that makes pods: Deployments, StatefulSets,
-//! DaemonSets, Jobs, CronJobs, and HelmReleases of charts hapl knows the values of. Rules look
-//! at workloads through this view, so a rule written once sees inside Helm releases too.
+//! DaemonSets, Jobs, CronJobs, and HelmReleases of charts hapl knows the values of
+//! ([`charts`]). Rules look at workloads through this view, so a rule written once sees inside
+//! Helm releases too.
+
+pub mod charts;
 
 use std::collections::BTreeMap;
 
 use k8s_openapi::api::core::v1::{Container, PodSpec, PodTemplateSpec};
-use serde_json::Value;
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::ObjectMeta;
 
 use crate::resource::Resource;
 
+/// The label that names a workload's role (`home-assistant`, `postgresql`, ...).
+pub const ROLE_LABEL: &str = "hapl.dev/role";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum VolumeSource {
+    /// An existing PersistentVolumeClaim, by name.
     Pvc(String),
+    /// A claim the workload makes itself: a StatefulSet volume claim template, or a PVC a chart
+    /// creates from its `persistence` values.
+    NewClaim(NewClaim),
+    /// An NFS volume written into the pod spec.
+    Nfs {
+        server: String,
+        path: String,
+    },
     EmptyDir,
     HostPath(String),
     ConfigMap(String),
     Secret(String),
-    /// A volume claim template of a StatefulSet (per-replica PVC).
-    ClaimTemplate(String),
     Other,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct NewClaim {
+    pub name: String,
+    /// `None`: the cluster's default class.
+    pub storage_class: Option<String>,
+    pub size: Option<String>,
+    pub read_write_once: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct VolumeView {
     pub name: String,
     pub source: VolumeSource,
+}
+
+impl VolumeView {
+    /// A host device (`/dev/ttyUSB0`, `/dev/serial/by-id/...`), not the shared memory mount.
+    pub fn device(&self) -> Option<&str> {
+        match &self.source {
+            VolumeSource::HostPath(p)
+                if p == "/dev" || p.starts_with("/dev/") && !p.starts_with("/dev/shm") =>
+            {
+                Some(p)
+            }
+            _ => None,
+        }
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -42,11 +78,25 @@ pub enum EnvValue {
     FromOther,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A port a container listens on; `host` when it is bound on the node (hostPort, or any port
+/// of a hostNetwork pod).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub struct PortView {
+    pub port: u16,
+    pub protocol: String,
+    pub host: bool,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct ContainerView {
     pub name: String,
     pub image: String,
+    /// The image tag is the chart's default (its appVersion): pinned by the chart version.
+    pub image_from_chart: bool,
     pub init: bool,
+    /// A helper next to the main container (config reloader, dashboard sidecar): charts give
+    /// these no probes.
+    pub sidecar: bool,
     pub resources: Resources,
     pub liveness: bool,
     pub readiness: bool,
@@ -54,17 +104,35 @@ pub struct ContainerView {
     pub env: Vec<(String, EnvValue)>,
     /// (volume name, mount path)
     pub mounts: Vec<(String, String)>,
+    pub ports: Vec<PortView>,
+    /// Command and arguments, in order.
+    pub args: Vec<String>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum WorkloadKind {
     Deployment,
     StatefulSet,
     DaemonSet,
     Job,
     CronJob,
-    /// A HelmRelease of the bjw-s app-template chart, one controller of it.
-    AppTemplate,
+}
+
+impl WorkloadKind {
+    pub fn name(self) -> &'static str {
+        match self {
+            WorkloadKind::Deployment => "Deployment",
+            WorkloadKind::StatefulSet => "StatefulSet",
+            WorkloadKind::DaemonSet => "DaemonSet",
+            WorkloadKind::Job => "Job",
+            WorkloadKind::CronJob => "CronJob",
+        }
+    }
+
+    /// Runs until stopped (not a Job or CronJob).
+    pub fn long_running(self) -> bool {
+        !matches!(self, WorkloadKind::Job | WorkloadKind::CronJob)
+    }
 }
 
 /// A pod-making thing, as far as rules care.
@@ -73,6 +141,8 @@ pub struct Workload {
     /// Index of the object in `Platform::objects` that makes it.
     pub object: usize,
     pub kind: WorkloadKind,
+    /// The chart, when a HelmRelease makes this workload.
+    pub chart: Option<String>,
     pub name: String,
     pub namespace: String,
     pub replicas: i32,
@@ -80,35 +150,145 @@ pub struct Workload {
     pub strategy: Option<String>,
     pub host_network: bool,
     pub node_selector: BTreeMap<String, String>,
+    /// Pinned to a node: a node selector, `nodeName`, or a required node affinity.
+    pub pinned_to_node: bool,
+    /// Labels and annotations of the object, the controller and the pod template, merged.
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
     pub containers: Vec<ContainerView>,
     pub volumes: Vec<VolumeView>,
-    /// Runs until stopped (not a Job or CronJob).
-    pub long_running: bool,
 }
 
 impl Workload {
+    fn new(object: usize, kind: WorkloadKind, name: &str, namespace: &str) -> Self {
+        Workload {
+            object,
+            kind,
+            chart: None,
+            name: name.to_owned(),
+            namespace: namespace.to_owned(),
+            replicas: 1,
+            strategy: None,
+            host_network: false,
+            node_selector: BTreeMap::new(),
+            pinned_to_node: false,
+            labels: BTreeMap::new(),
+            annotations: BTreeMap::new(),
+            containers: Vec::new(),
+            volumes: Vec::new(),
+        }
+    }
+
     pub fn volume(&self, name: &str) -> Option<&VolumeSource> {
         self.volumes
             .iter()
             .find(|v| v.name == name)
             .map(|v| &v.source)
     }
+
+    /// Runs until stopped (not a Job or CronJob).
+    pub fn long_running(&self) -> bool {
+        self.kind.long_running()
+    }
+
+    /// `Deployment homeassistant/home-assistant`, or `StatefulSet datastore/influxdb (HelmRelease
+    /// `influxdb`, chart influxdb2)` for workloads inside a release.
+    pub fn describe(&self) -> String {
+        format!("{} {}/{}", self.kind.name(), self.namespace, self.name)
+    }
+
+    /// The role: the `hapl.dev/role` label when present, else inferred from the chart and the
+    /// images (so hand-written repos are understood too).
+    pub fn role(&self) -> Option<&str> {
+        if let Some(role) = self.labels.get(ROLE_LABEL) {
+            return Some(role);
+        }
+        if let Some(role) = self.chart.as_deref().and_then(charts::role_of_chart) {
+            return Some(role);
+        }
+        self.containers
+            .iter()
+            .filter(|c| !c.init)
+            .find_map(|c| role_of_image(&c.image))
+    }
+
+    pub fn annotation(&self, key: &str) -> Option<&str> {
+        self.annotations
+            .get(key)
+            .or_else(|| self.labels.get(key))
+            .map(String::as_str)
+            .filter(|v| !v.trim().is_empty())
+    }
 }
 
-/// What the view could not see into, so rules can say so rather than stay silent.
+/// The image name without registry-independent noise: `ghcr.io/home-assistant/home-assistant`
+/// from `ghcr.io/home-assistant/home-assistant:2025.11.3@sha256:...`.
+pub fn image_repository(image: &str) -> &str {
+    let no_digest = image.split('@').next().unwrap_or(image);
+    match no_digest.rfind(':') {
+        Some(i) if !no_digest[i..].contains('/') => &no_digest[..i],
+        _ => no_digest,
+    }
+}
+
+/// The tag of an image reference (`""` when there is none), and whether it has a digest.
+pub fn image_tag(image: &str) -> (&str, bool) {
+    let (name, digest) = match image.split_once('@') {
+        Some((n, _)) => (n, true),
+        None => (image, false),
+    };
+    let tag = match name.rfind(':') {
+        Some(i) if !name[i..].contains('/') => &name[i + 1..],
+        _ => "",
+    };
+    (tag, digest)
+}
+
+/// Roles known from images: (repository suffix, role). Matched against the repository with
+/// any registry in front (`docker.io/`, `ghcr.io/`, a mirror).
+const IMAGE_ROLES: &[(&str, &str)] = &[
+    ("home-assistant/home-assistant", "home-assistant"),
+    ("homeassistant/home-assistant", "home-assistant"),
+    ("python-matter-server", "matter-server"),
+    ("matter-server", "matter-server"),
+    ("koenkk/zigbee2mqtt", "zigbee2mqtt"),
+    ("eclipse-mosquitto", "mosquitto"),
+    ("postgres", "postgresql"),
+    ("postgresql", "postgresql"),
+    ("cloudnative-pg/postgresql", "postgresql"),
+    ("timescaledb", "postgresql"),
+    ("influxdb", "influxdb"),
+    ("grafana/loki", "loki"),
+    ("grafana/promtail", "log-collector"),
+    ("grafana/alloy", "log-collector"),
+    ("prometheus/prometheus", "prometheus"),
+    ("prom/prometheus", "prometheus"),
+    ("prometheus/node-exporter", "node-exporter"),
+    ("prom/node-exporter", "node-exporter"),
+    ("grafana/grafana", "grafana"),
+];
+
+/// The role an image implies, if hapl knows it.
+pub fn role_of_image(image: &str) -> Option<&'static str> {
+    let repo = image_repository(image);
+    IMAGE_ROLES.iter().find_map(|(suffix, role)| {
+        let matches = repo == *suffix
+            || repo
+                .strip_suffix(suffix)
+                .is_some_and(|rest| rest.ends_with('/'));
+        matches.then_some(*role)
+    })
+}
+
+/// A release hapl could not see into, so rules can say so rather than stay silent.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Uninspected {
     pub object: usize,
     pub chart: String,
+    pub why: String,
 }
 
-/// Charts whose values hapl reads into workloads.
-pub const APP_TEMPLATE: &str = "app-template";
-
-/// Charts that make no long-running workload of the platform's own, or whose workloads the
-/// module that installs them configures completely (their values are checked there).
-pub const INFRASTRUCTURE_CHARTS: &[&str] = &["csi-driver-nfs"];
-
+#[derive(Debug, Clone, Default)]
 pub struct Workloads {
     pub workloads: Vec<Workload>,
     pub uninspected: Vec<Uninspected>,
@@ -116,149 +296,144 @@ pub struct Workloads {
 
 /// The workloads of a list of objects (indices refer to that list).
 pub fn workloads(objects: &[&Resource]) -> Workloads {
-    let mut out = Workloads {
-        workloads: Vec::new(),
-        uninspected: Vec::new(),
-    };
+    let mut out = Workloads::default();
     for (i, r) in objects.iter().enumerate() {
-        let ns = r.namespace().unwrap_or("default").to_owned();
-        let name = r.name().to_owned();
-        let mut push = |kind,
-                        replicas,
-                        strategy: Option<String>,
-                        template: Option<&PodTemplateSpec>,
-                        claims: Vec<String>| {
-            let spec = template.and_then(|t| t.spec.as_ref());
-            let mut w = from_pod_spec(i, kind, &name, &ns, spec);
-            w.replicas = replicas;
-            w.strategy = strategy;
-            w.volumes.extend(claims.into_iter().map(|c| VolumeView {
-                name: c.clone(),
-                source: VolumeSource::ClaimTemplate(c),
-            }));
-            out.workloads.push(w);
+        let ns = r.namespace().unwrap_or("default");
+        let name = r.name();
+        let meta = r.metadata();
+        let push = |kind, replicas: Option<i32>, template: Option<&PodTemplateSpec>| {
+            let mut w = Workload::new(i, kind, name, ns);
+            w.replicas = replicas.unwrap_or(1);
+            merge_meta(&mut w, meta);
+            if let Some(t) = template {
+                merge_meta(
+                    &mut w,
+                    t.metadata.as_ref().unwrap_or(&ObjectMeta::default()),
+                );
+                from_pod_spec(&mut w, t.spec.as_ref());
+            }
+            w
         };
-        match r {
+        let w = match r {
             Resource::Deployment(d) => {
                 let spec = d.spec.as_ref();
-                let strategy = spec
-                    .and_then(|s| s.strategy.as_ref())
-                    .and_then(|s| s.type_.clone());
-                let replicas = spec.and_then(|s| s.replicas).unwrap_or(1);
-                push(
+                let mut w = push(
                     WorkloadKind::Deployment,
-                    replicas,
-                    strategy,
+                    spec.and_then(|s| s.replicas),
                     spec.map(|s| &s.template),
-                    vec![],
                 );
+                w.strategy = spec
+                    .and_then(|s| s.strategy.as_ref())
+                    .map(|s| s.type_.clone().unwrap_or_else(|| "RollingUpdate".into()))
+                    .or_else(|| Some("RollingUpdate".into()));
+                w
             }
             Resource::StatefulSet(s) => {
                 let spec = s.spec.as_ref();
-                let strategy = spec
+                let mut w = push(
+                    WorkloadKind::StatefulSet,
+                    spec.and_then(|s| s.replicas),
+                    spec.map(|s| &s.template),
+                );
+                w.strategy = spec
                     .and_then(|s| s.update_strategy.as_ref())
                     .and_then(|s| s.type_.clone());
-                let claims = spec
+                for t in spec
                     .and_then(|s| s.volume_claim_templates.as_ref())
-                    .map(|ts| ts.iter().filter_map(|t| t.metadata.name.clone()).collect())
-                    .unwrap_or_default();
-                let replicas = spec.and_then(|s| s.replicas).unwrap_or(1);
-                push(
-                    WorkloadKind::StatefulSet,
-                    replicas,
-                    strategy,
-                    spec.map(|s| &s.template),
-                    claims,
-                );
+                    .into_iter()
+                    .flatten()
+                {
+                    let name = t.metadata.name.clone().unwrap_or_default();
+                    let ts = t.spec.as_ref();
+                    w.volumes.push(VolumeView {
+                        name: name.clone(),
+                        source: VolumeSource::NewClaim(NewClaim {
+                            name,
+                            storage_class: ts.and_then(|s| s.storage_class_name.clone()),
+                            size: ts
+                                .and_then(|s| s.resources.as_ref())
+                                .and_then(|r| r.requests.as_ref())
+                                .and_then(|r| r.get("storage"))
+                                .map(|q| q.0.clone()),
+                            read_write_once: ts
+                                .and_then(|s| s.access_modes.as_ref())
+                                .is_none_or(|m| m.iter().any(|m| m == "ReadWriteOnce")),
+                        }),
+                    });
+                }
+                w
             }
-            Resource::DaemonSet(d) => {
-                let spec = d.spec.as_ref();
-                push(
-                    WorkloadKind::DaemonSet,
-                    1,
-                    None,
-                    spec.map(|s| &s.template),
-                    vec![],
-                );
-            }
-            Resource::Job(j) => {
-                let spec = j.spec.as_ref();
-                push(
-                    WorkloadKind::Job,
-                    1,
-                    None,
-                    spec.map(|s| &s.template),
-                    vec![],
-                );
-            }
+            Resource::DaemonSet(d) => push(
+                WorkloadKind::DaemonSet,
+                None,
+                d.spec.as_ref().map(|s| &s.template),
+            ),
+            Resource::Job(j) => push(
+                WorkloadKind::Job,
+                None,
+                j.spec.as_ref().map(|s| &s.template),
+            ),
             Resource::CronJob(c) => {
-                let template = c
-                    .spec
-                    .as_ref()
-                    .and_then(|s| s.job_template.spec.as_ref())
-                    .map(|s| &s.template);
-                push(WorkloadKind::CronJob, 1, None, template, vec![]);
+                let job = c.spec.as_ref().map(|s| &s.job_template);
+                let mut w = push(
+                    WorkloadKind::CronJob,
+                    None,
+                    job.and_then(|j| j.spec.as_ref()).map(|s| &s.template),
+                );
+                if let Some(m) = job.and_then(|j| j.metadata.as_ref()) {
+                    merge_meta(&mut w, m);
+                }
+                w
             }
             Resource::HelmRelease(hr) => {
-                let chart = chart_name(hr);
-                if chart == APP_TEMPLATE {
-                    let values = hr.spec.values.clone().unwrap_or(Value::Null);
-                    out.workloads.extend(app_template(i, &name, &ns, &values));
-                } else if !INFRASTRUCTURE_CHARTS.contains(&chart.as_str()) {
-                    out.uninspected.push(Uninspected { object: i, chart });
-                }
+                charts::release_workloads(i, hr, &mut out);
+                continue;
             }
-            _ => {}
-        }
+            _ => continue,
+        };
+        out.workloads.push(w);
     }
     out
 }
 
-/// The chart a release installs: `chart.spec.chart`, or the OCIRepository name for `chartRef`.
-pub fn chart_name(hr: &crate::flux::HelmRelease) -> String {
-    if let Some(chart) = &hr.spec.chart {
-        return chart.spec.chart.clone();
+fn merge_meta(w: &mut Workload, meta: &ObjectMeta) {
+    for (k, v) in meta.labels.iter().flatten() {
+        w.labels.insert(k.clone(), v.clone());
     }
-    hr.spec
-        .chart_ref
-        .as_ref()
-        .map(|r| r.name.clone())
-        .unwrap_or_default()
+    for (k, v) in meta.annotations.iter().flatten() {
+        w.annotations.insert(k.clone(), v.clone());
+    }
 }
 
-fn from_pod_spec(
-    object: usize,
-    kind: WorkloadKind,
-    name: &str,
-    ns: &str,
-    spec: Option<&PodSpec>,
-) -> Workload {
-    let long_running = !matches!(kind, WorkloadKind::Job | WorkloadKind::CronJob);
-    let mut w = Workload {
-        object,
-        kind,
-        name: name.to_owned(),
-        namespace: ns.to_owned(),
-        replicas: 1,
-        strategy: None,
-        host_network: false,
-        node_selector: BTreeMap::new(),
-        containers: Vec::new(),
-        volumes: Vec::new(),
-        long_running,
-    };
-    let Some(spec) = spec else { return w };
+fn from_pod_spec(w: &mut Workload, spec: Option<&PodSpec>) {
+    let Some(spec) = spec else { return };
     w.host_network = spec.host_network.unwrap_or(false);
     w.node_selector = spec.node_selector.clone().unwrap_or_default();
+    w.pinned_to_node = !w.node_selector.is_empty()
+        || spec.node_name.is_some()
+        || spec
+            .affinity
+            .as_ref()
+            .and_then(|a| a.node_affinity.as_ref())
+            .and_then(|n| {
+                n.required_during_scheduling_ignored_during_execution
+                    .as_ref()
+            })
+            .is_some();
     for c in spec.init_containers.iter().flatten() {
-        w.containers.push(container(c, true));
+        w.containers.push(container(c, true, w.host_network));
     }
     for c in &spec.containers {
-        w.containers.push(container(c, false));
+        w.containers.push(container(c, false, w.host_network));
     }
     for v in spec.volumes.iter().flatten() {
         let source = if let Some(p) = &v.persistent_volume_claim {
             VolumeSource::Pvc(p.claim_name.clone())
+        } else if let Some(n) = &v.nfs {
+            VolumeSource::Nfs {
+                server: n.server.clone(),
+                path: n.path.clone(),
+            }
         } else if v.empty_dir.is_some() {
             VolumeSource::EmptyDir
         } else if let Some(h) = &v.host_path {
@@ -275,10 +450,9 @@ fn from_pod_spec(
             source,
         });
     }
-    w
 }
 
-fn container(c: &Container, init: bool) -> ContainerView {
+fn container(c: &Container, init: bool, host_network: bool) -> ContainerView {
     let q =
         |m: Option<&BTreeMap<String, k8s_openapi::apimachinery::pkg::api::resource::Quantity>>,
          k: &str| { m.and_then(|m| m.get(k)).map(|q| q.0.clone()) };
@@ -288,7 +462,9 @@ fn container(c: &Container, init: bool) -> ContainerView {
     ContainerView {
         name: c.name.clone(),
         image: c.image.clone().unwrap_or_default(),
+        image_from_chart: false,
         init,
+        sidecar: false,
         resources: Resources {
             cpu_request: q(requests, "cpu"),
             cpu_limit: q(limits, "cpu"),
@@ -321,174 +497,73 @@ fn container(c: &Container, init: bool) -> ContainerView {
             .flatten()
             .map(|m| (m.name.clone(), m.mount_path.clone()))
             .collect(),
+        ports: c
+            .ports
+            .iter()
+            .flatten()
+            .filter_map(|p| {
+                let host = p.host_port.is_some() || host_network;
+                let port = p.host_port.unwrap_or(p.container_port);
+                Some(PortView {
+                    port: u16::try_from(port).ok()?,
+                    protocol: p.protocol.clone().unwrap_or_else(|| "TCP".into()),
+                    host,
+                })
+            })
+            .collect(),
+        args: c
+            .command
+            .iter()
+            .flatten()
+            .chain(c.args.iter().flatten())
+            .cloned()
+            .collect(),
     }
 }
 
-fn s(v: &Value, path: &[&str]) -> Option<String> {
-    let mut cur = v;
-    for p in path {
-        cur = cur.get(p)?;
-    }
-    match cur {
-        Value::String(s) => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        _ => None,
-    }
-}
+#[cfg(test)]
+mod tests {
+    use super::*;
 
-fn enabled(probe: Option<&Value>) -> bool {
-    // app-template: probes are on by default unless `enabled: false`.
-    probe.is_none_or(|p| p.get("enabled").and_then(Value::as_bool).unwrap_or(true))
-}
-
-/// The workloads an app-template (bjw-s, v3/v4 values) release makes: one per controller.
-fn app_template(object: usize, release: &str, ns: &str, values: &Value) -> Vec<Workload> {
-    let empty = serde_json::Map::new();
-    let controllers = values
-        .get("controllers")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
-    let pod_defaults = values.get("defaultPodOptions");
-    let persistence = values
-        .get("persistence")
-        .and_then(Value::as_object)
-        .unwrap_or(&empty);
-    let mut out = Vec::new();
-    for (cname, ctl) in controllers {
-        let kind = match ctl
-            .get("type")
-            .and_then(Value::as_str)
-            .unwrap_or("deployment")
-        {
-            "statefulset" => WorkloadKind::StatefulSet,
-            "daemonset" => WorkloadKind::DaemonSet,
-            "cronjob" => WorkloadKind::CronJob,
-            "job" => WorkloadKind::Job,
-            _ => WorkloadKind::Deployment,
-        };
-        let name = if controllers.len() == 1 || cname == "main" {
-            release.to_owned()
-        } else {
-            format!("{release}-{cname}")
-        };
-        let mut w = from_pod_spec(object, kind, &name, ns, None);
-        w.kind = WorkloadKind::AppTemplate;
-        w.long_running = !matches!(
-            ctl.get("type").and_then(Value::as_str),
-            Some("cronjob" | "job")
+    #[test]
+    fn image_references_split_into_repository_tag_and_digest() {
+        assert_eq!(image_tag("nginx"), ("", false));
+        assert_eq!(image_tag("nginx:1.27"), ("1.27", false));
+        assert_eq!(image_tag("registry.lan:5000/x/nginx"), ("", false));
+        assert_eq!(image_tag("registry.lan:5000/x/nginx:1.2"), ("1.2", false));
+        assert_eq!(image_tag("nginx@sha256:abc"), ("", true));
+        assert_eq!(image_tag("nginx:1.2@sha256:abc"), ("1.2", true));
+        assert_eq!(
+            image_repository("ghcr.io/home-assistant/home-assistant:2025.11.3"),
+            "ghcr.io/home-assistant/home-assistant"
         );
-        w.replicas = ctl.get("replicas").and_then(Value::as_i64).unwrap_or(1) as i32;
-        w.strategy = s(ctl, &["strategy"]);
-        let pod = ctl.get("pod");
-        w.host_network = pod
-            .and_then(|p| p.get("hostNetwork"))
-            .or_else(|| pod_defaults.and_then(|p| p.get("hostNetwork")))
-            .and_then(Value::as_bool)
-            .unwrap_or(false);
-        if let Some(sel) = pod
-            .and_then(|p| p.get("nodeSelector"))
-            .or_else(|| pod_defaults.and_then(|p| p.get("nodeSelector")))
-            .and_then(Value::as_object)
-        {
-            w.node_selector = sel
-                .iter()
-                .map(|(k, v)| (k.clone(), v.as_str().unwrap_or_default().to_owned()))
-                .collect();
-        }
-        for (group, init) in [("initContainers", true), ("containers", false)] {
-            for (name, c) in ctl.get(group).and_then(Value::as_object).unwrap_or(&empty) {
-                let image = match (s(c, &["image", "repository"]), s(c, &["image", "tag"])) {
-                    (Some(r), Some(t)) => format!("{r}:{t}"),
-                    (Some(r), None) => r,
-                    _ => String::new(),
-                };
-                let probes = c.get("probes");
-                let env = c
-                    .get("env")
-                    .and_then(Value::as_object)
-                    .map(|m| {
-                        m.iter()
-                            .map(|(k, v)| {
-                                let value = match v {
-                                    Value::String(s) => EnvValue::Literal(s.clone()),
-                                    Value::Number(n) => EnvValue::Literal(n.to_string()),
-                                    Value::Bool(b) => EnvValue::Literal(b.to_string()),
-                                    other if other.pointer("/valueFrom/secretKeyRef").is_some() => {
-                                        EnvValue::FromSecret
-                                    }
-                                    other if other.get("value").is_some() => {
-                                        EnvValue::Literal(s(other, &["value"]).unwrap_or_default())
-                                    }
-                                    _ => EnvValue::FromOther,
-                                };
-                                (k.clone(), value)
-                            })
-                            .collect()
-                    })
-                    .unwrap_or_default();
-                w.containers.push(ContainerView {
-                    name: name.clone(),
-                    image,
-                    init,
-                    resources: Resources {
-                        cpu_request: s(c, &["resources", "requests", "cpu"]),
-                        cpu_limit: s(c, &["resources", "limits", "cpu"]),
-                        memory_request: s(c, &["resources", "requests", "memory"]),
-                        memory_limit: s(c, &["resources", "limits", "memory"]),
-                    },
-                    liveness: !init && enabled(probes.and_then(|p| p.get("liveness"))),
-                    readiness: !init && enabled(probes.and_then(|p| p.get("readiness"))),
-                    privileged: c
-                        .pointer("/securityContext/privileged")
-                        .and_then(Value::as_bool)
-                        .unwrap_or(false),
-                    env,
-                    mounts: Vec::new(),
-                });
-            }
-        }
-        // Persistence items mount into every controller unless `advancedMounts` names others.
-        for (pname, p) in persistence {
-            if p.get("enabled").and_then(Value::as_bool) == Some(false) {
-                continue;
-            }
-            let applies = match p.get("advancedMounts").and_then(Value::as_object) {
-                Some(adv) if p.get("globalMounts").is_none() => adv.contains_key(cname),
-                _ => true,
-            };
-            if !applies {
-                continue;
-            }
-            let ty = p
-                .get("type")
-                .and_then(Value::as_str)
-                .unwrap_or("persistentVolumeClaim");
-            let source = match ty {
-                "persistentVolumeClaim" => VolumeSource::Pvc(
-                    s(p, &["existingClaim"]).unwrap_or_else(|| format!("{release}-{pname}")),
-                ),
-                "emptyDir" => VolumeSource::EmptyDir,
-                "hostPath" => VolumeSource::HostPath(s(p, &["hostPath"]).unwrap_or_default()),
-                "configMap" => VolumeSource::ConfigMap(s(p, &["name"]).unwrap_or_default()),
-                "secret" => VolumeSource::Secret(s(p, &["name"]).unwrap_or_default()),
-                _ => VolumeSource::Other,
-            };
-            let paths: Vec<String> = p
-                .get("globalMounts")
-                .and_then(Value::as_array)
-                .map(|ms| ms.iter().filter_map(|m| s(m, &["path"])).collect())
-                .unwrap_or_else(|| vec![format!("/{pname}")]);
-            for c in w.containers.iter_mut().filter(|c| !c.init) {
-                for path in &paths {
-                    c.mounts.push((pname.clone(), path.clone()));
-                }
-            }
-            w.volumes.push(VolumeView {
-                name: pname.clone(),
-                source,
-            });
-        }
-        out.push(w);
+        assert_eq!(
+            image_repository("registry.lan:5000/x/nginx"),
+            "registry.lan:5000/x/nginx"
+        );
     }
-    out
+
+    #[test]
+    fn roles_are_inferred_from_images_with_any_registry() {
+        for (image, role) in [
+            (
+                "ghcr.io/home-assistant/home-assistant:2025.11.3",
+                "home-assistant",
+            ),
+            ("homeassistant/home-assistant:stable", "home-assistant"),
+            (
+                "ghcr.io/home-assistant-libs/python-matter-server:8.1.0",
+                "matter-server",
+            ),
+            ("docker.io/library/postgres:16.4", "postgresql"),
+            ("postgres:16", "postgresql"),
+            ("eclipse-mosquitto:2.0.20", "mosquitto"),
+            ("ghcr.io/koenkk/zigbee2mqtt:2.6.3", "zigbee2mqtt"),
+            ("docker.io/grafana/promtail:3.5.1", "log-collector"),
+        ] {
+            assert_eq!(role_of_image(image), Some(role), "{image}");
+        }
+        assert_eq!(role_of_image("ghcr.io/example/not-postgres-tool:1"), None);
+        assert_eq!(role_of_image("nginx:1.27"), None);
+    }
 }

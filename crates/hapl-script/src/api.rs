@@ -4,7 +4,11 @@ use std::cell::RefCell;
 use std::rc::Rc;
 
 use hapl_core::quantity::{is_exact_version, parse_quantity};
-use hapl_core::{Diagnostic, Frame, Node, Origin, Platform, PlatformObject, Resource};
+pub use hapl_core::rules::closest;
+use hapl_core::{
+    Diagnostic, Frame, Nas, Node, ObjectRef, Origin, Platform, PlatformObject, Resource, Severity,
+    Waiver, WaiverScope,
+};
 use rhai::{Dynamic, Engine, EvalAltResult, Map, NativeCallContext, Position, INT};
 
 use crate::error::{hapl_error, span_of};
@@ -144,8 +148,31 @@ fn parse_node(mut node: Map, pos: Position) -> RhaiResult<Node> {
     })
 }
 
-fn new_platform(name: &str, mut opts: Map, pos: Position) -> RhaiResult<PlatformHandle> {
-    const KNOWN: &[&str] = &["cluster", "node"];
+fn parse_nas(mut nas: Map, pos: Position) -> RhaiResult<Nas> {
+    let what = "`nas`";
+    let name = take_str(&mut nas, "name", what, pos)?.unwrap_or_else(|| "nas".to_owned());
+    let capacity = take_str(&mut nas, "capacity", what, pos)?;
+    no_more_keys(&nas, what, &["name", "capacity"], pos)?;
+    match capacity.as_deref().map(|c| (c, parse_quantity(c))) {
+        Some((_, Some(q))) if q > 0.0 => Ok(Nas {
+            name,
+            capacity_bytes: q as u64,
+        }),
+        other => Err(hapl_error(
+            "invalid-argument",
+            format!(
+                "`capacity` of `nas` must be a quantity like \"4Ti\", found {}",
+                other.map_or("nothing".to_owned(), |(c, _)| format!("`{c}`"))
+            ),
+            None,
+            pos,
+        )),
+    }
+}
+
+fn new_platform(ctx: &NativeCallContext, name: &str, mut opts: Map) -> RhaiResult<PlatformHandle> {
+    const KNOWN: &[&str] = &["cluster", "node", "nas"];
+    let pos = ctx.call_position();
     if !crate::resolver::is_module_name(&name.replace('-', "_")) {
         return Err(hapl_error(
             "invalid-argument",
@@ -170,9 +197,24 @@ fn new_platform(name: &str, mut opts: Map, pos: Position) -> RhaiResult<Platform
             }
         },
     };
+    let nas = match opts.remove("nas") {
+        None => None,
+        Some(v) => match v.try_cast::<Map>() {
+            Some(m) => Some(parse_nas(m, pos)?),
+            None => return Err(hapl_error(
+                "invalid-argument",
+                "`nas` of `platform` must be a map like #{ name: \"dpx2800\", capacity: \"4Ti\" }"
+                    .into(),
+                None,
+                pos,
+            )),
+        },
+    };
     no_more_keys(&opts, "`platform`", KNOWN, pos)?;
     let mut platform = Platform::new(name, cluster);
     platform.node = node;
+    platform.nas = nas;
+    platform.origin = Some(origin_of(ctx, &main_file(ctx)));
     Ok(PlatformHandle(Rc::new(RefCell::new(PlatformState {
         platform,
         diagnostics: Vec::new(),
@@ -308,13 +350,11 @@ fn default_component(resource: &Resource) -> String {
 pub(crate) fn register(engine: &mut Engine) {
     engine.register_type_with_name::<PlatformHandle>("Platform");
     engine.register_fn("platform", |ctx: NativeCallContext, name: &str| {
-        new_platform(name, Map::new(), ctx.call_position())
+        new_platform(&ctx, name, Map::new())
     });
     engine.register_fn(
         "platform",
-        |ctx: NativeCallContext, name: &str, opts: Map| {
-            new_platform(name, opts, ctx.call_position())
-        },
+        |ctx: NativeCallContext, name: &str, opts: Map| new_platform(&ctx, name, opts),
     );
     engine.register_fn(
         "add",
@@ -449,6 +489,7 @@ pub(crate) fn register(engine: &mut Engine) {
             ))
         },
     );
+    register_waivers(engine);
     engine.register_fn("check_options", check_options);
     engine.register_fn("describe", describe);
     engine.register_fn("is_quantity", |v: Dynamic| {
@@ -510,31 +551,6 @@ fn check_options(
     Ok(())
 }
 
-/// The known word nearest to `word` by edit distance, if it is close enough to be a typo.
-pub fn closest<'a>(word: &str, known: &'a [String]) -> Option<&'a str> {
-    known
-        .iter()
-        .map(|k| (edit_distance(word, k), k))
-        .filter(|(d, k)| *d <= 2.max(k.len() / 4))
-        .min()
-        .map(|(_, k)| k.as_str())
-}
-
-fn edit_distance(a: &str, b: &str) -> usize {
-    let b: Vec<char> = b.chars().collect();
-    let mut row: Vec<usize> = (0..=b.len()).collect();
-    for (i, ca) in a.chars().enumerate() {
-        let mut prev = row[0];
-        row[0] = i + 1;
-        for (j, cb) in b.iter().enumerate() {
-            let cur = row[j + 1];
-            row[j + 1] = (prev + usize::from(ca != *cb)).min(row[j] + 1).min(cur + 1);
-            prev = cur;
-        }
-    }
-    row[b.len()]
-}
-
 /// "the integer 10", "the string \"10\"": how messages name a value the script gave.
 fn describe(v: Dynamic) -> String {
     if v.is_unit() {
@@ -550,4 +566,137 @@ fn describe(v: Dynamic) -> String {
         other => return format!("a value of type `{other}`"),
     };
     format!("{what} `{v}`")
+}
+
+/// Exceptions and relaxations of rules: `p.except(rule, object, reason)`,
+/// `p.relax(rule, level, reason)`, `p.allow_no_cpu_limit([object,] reason)`. Each needs a
+/// reason, which every check prints.
+fn register_waivers(engine: &mut Engine) {
+    engine.register_fn(
+        "except",
+        |ctx: NativeCallContext, p: &mut PlatformHandle, rule: &str, object: &str, reason: &str| {
+            let target = object_ref(object, ctx.call_position())?;
+            waive(&ctx, p, rule, WaiverScope::Except(target), reason)
+        },
+    );
+    engine.register_fn(
+        "relax",
+        |ctx: NativeCallContext, p: &mut PlatformHandle, rule: &str, level: &str, reason: &str| {
+            let pos = ctx.call_position();
+            let to = match level {
+                "warning" => Some(Severity::Warning),
+                "note" => Some(Severity::Note),
+                "off" => None,
+                other => {
+                    return Err(hapl_error(
+                        "invalid-argument",
+                        format!("`{other}` is not a level `relax` lowers a rule to"),
+                        Some("use \"warning\", \"note\" or \"off\""),
+                        pos,
+                    ))
+                }
+            };
+            if let (Some(r), Some(to)) = (hapl_core::rules::rule(rule), to) {
+                if to <= r.severity {
+                    return Err(hapl_error(
+                        "invalid-argument",
+                        format!(
+                            "`{rule}` is already a {}; `relax` only lowers a rule",
+                            r.severity
+                        ),
+                        Some("use a lower level, or \"off\""),
+                        pos,
+                    ));
+                }
+            }
+            waive(&ctx, p, rule, WaiverScope::Relax(to), reason)
+        },
+    );
+    engine.register_fn(
+        "allow_no_cpu_limit",
+        |ctx: NativeCallContext, p: &mut PlatformHandle, reason: &str| {
+            waive(
+                &ctx,
+                p,
+                "resources-required",
+                WaiverScope::NoCpuLimit(None),
+                reason,
+            )
+        },
+    );
+    engine.register_fn(
+        "allow_no_cpu_limit",
+        |ctx: NativeCallContext, p: &mut PlatformHandle, object: &str, reason: &str| {
+            let target = object_ref(object, ctx.call_position())?;
+            waive(
+                &ctx,
+                p,
+                "resources-required",
+                WaiverScope::NoCpuLimit(Some(target)),
+                reason,
+            )
+        },
+    );
+}
+
+fn object_ref(object: &str, pos: Position) -> RhaiResult<ObjectRef> {
+    ObjectRef::parse(object).map_err(|e| hapl_error("invalid-argument", e, None, pos))
+}
+
+fn waive(
+    ctx: &NativeCallContext,
+    p: &mut PlatformHandle,
+    rule: &str,
+    scope: WaiverScope,
+    reason: &str,
+) -> RhaiResult<()> {
+    let pos = ctx.call_position();
+    if hapl_core::rules::rule(rule).is_none() {
+        let ids = hapl_core::rules::ids();
+        let hint = match closest(rule, &ids) {
+            Some(id) => format!("did you mean `{id}`? `hapl explain --list` lists every rule"),
+            None => "`hapl explain --list` lists every rule".to_owned(),
+        };
+        return Err(hapl_error(
+            "unknown-rule",
+            format!("there is no rule `{rule}`"),
+            Some(&hint),
+            pos,
+        ));
+    }
+    if reason.trim().is_empty() {
+        return Err(hapl_error(
+            "invalid-argument",
+            format!("waiving `{rule}` needs a reason"),
+            Some("say why in one sentence; every `hapl check` prints it"),
+            pos,
+        ));
+    }
+    let origin = origin_of(ctx, &main_file(ctx));
+    let mut state = p.0.borrow_mut();
+    let same = |w: &Waiver| {
+        w.rule == rule
+            && match (&w.scope, &scope) {
+                (WaiverScope::Relax(_), WaiverScope::Relax(_)) => true,
+                (a, b) => a == b,
+            }
+    };
+    if let Some(earlier) = state.platform.waivers.iter().find(|w| same(w)) {
+        return Err(hapl_error(
+            "invalid-argument",
+            format!(
+                "`{rule}` is already waived this way at {}",
+                earlier.origin.site
+            ),
+            Some("keep one of the two lines"),
+            pos,
+        ));
+    }
+    state.platform.waivers.push(Waiver {
+        rule: rule.to_owned(),
+        scope,
+        reason: reason.trim().to_owned(),
+        origin,
+    });
+    Ok(())
 }

@@ -1,4 +1,5 @@
-//! `cargo bench -p hapl --bench render`: evaluation + typed conversion + rendering, for
+//! `cargo bench -p hapl --bench render`: evaluation + typed conversion + rendering + the rule
+//! catalogue (`hapl_core::rules::check`, every rule over every workload), for
 //! `examples/minimal` and generated platforms of N apps (the workload of `../shared/perf`:
 //! per app a namespace, a NAS PVC, a chart source, a HelmRelease, a Flux Kustomization, and the
 //! kustomization.yaml files the layout adds). Prints median and spread of several runs after a
@@ -112,12 +113,20 @@ fn main() {
         });
         let e = evaluate_str("bench.rhai", &script, &options).unwrap();
         let (render, files) = measure(runs, || hapl_repo::render_tree(&e.platform).len());
+        let settings = hapl_core::rules::Settings {
+            today: hapl_core::rules::Date::new(2026, 6, 1),
+        };
+        let (rules, _) = measure(runs, || {
+            hapl_core::rules::check(&e.platform, &settings).len()
+                + hapl_core::rules::budget(&e.platform, &settings).total.pods as usize
+        });
         let (total, _) = measure(runs, || {
             let e = evaluate_str("bench.rhai", &script, &options).unwrap();
             hapl_repo::render_tree(&e.platform).len()
         });
         row(&format!("N={n}: eval + typed"), &eval, objects);
         row(&format!("N={n}: render (YAML)"), &render, files);
+        row(&format!("N={n}: rules + budget"), &rules, objects);
         row(&format!("N={n}: eval+typed+render"), &total, files);
     }
 }

@@ -58,10 +58,22 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// Print a rule's documentation: the risk it guards against and how to fix a finding.
+    Explain {
+        /// The rule id, e.g. `no-sqlite-recorder`.
+        #[arg(required_unless_present = "list")]
+        rule: Option<String>,
+        /// List every rule with its severity and summary.
+        #[arg(long, conflicts_with = "rule")]
+        list: bool,
+    },
 }
 
 pub fn run() -> i32 {
     let cli = Cli::parse();
+    if let Command::Explain { rule, list } = &cli.command {
+        return explain(rule.as_deref(), *list);
+    }
     let color = match cli.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -92,8 +104,9 @@ pub fn run() -> i32 {
     print_output(&evaluation);
     print_diagnostics(&renderer, &evaluation.diagnostics, &evaluation.sources);
     match cli.command {
-        Command::Check => check(&evaluation),
+        Command::Check => check(&evaluation, &renderer),
         Command::Render { out } => render(&evaluation, &out),
+        Command::Explain { .. } => unreachable!("handled before evaluation"),
     }
 }
 
@@ -149,83 +162,75 @@ fn count_line(errors: usize, warnings: usize) -> String {
     )
 }
 
-fn check(evaluation: &Evaluation) -> i32 {
+fn check(evaluation: &Evaluation, renderer: &Renderer) -> i32 {
     let p = &evaluation.platform;
-    let warnings = evaluation
-        .diagnostics
-        .iter()
-        .filter(|d| d.severity == Severity::Warning)
-        .count();
-    let budget = hapl_core::budget::budget(p);
-    let fits = p.node.as_ref().is_none_or(|node| budget.fits(node));
+    let settings = rule_settings();
+    let findings = hapl_core::rules::check(p, &settings);
+    print_diagnostics(renderer, &findings, &evaluation.sources);
+    let all = || evaluation.diagnostics.iter().chain(&findings);
+    let count = |s: Severity| all().filter(|d| d.severity == s).count();
+    let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
+    print!(
+        "{}",
+        crate::report::budget_table(&hapl_core::rules::budget(p, &settings))
+    );
     println!(
         "platform `{}` (cluster `{}`): {}, {}",
         p.name,
         p.cluster,
         plural(p.objects.len(), "object"),
-        count_line(usize::from(!fits), warnings)
+        count_line(errors, warnings)
     );
-    println!("{}", budget_line(&budget, p.node.as_ref()));
-    if !budget.incomplete.is_empty() {
-        println!(
-            "  without a request or limit (not counted): {}",
-            budget.incomplete.join(", ")
-        );
-    }
-    if fits {
-        EXIT_OK
-    } else {
-        let d = Diagnostic::error(
-            "budget",
-            "the platform's requests do not fit the node it declares",
-        )
-        .hint("lower the requests of the largest workloads, or declare the node's real size in `platform(...)`");
-        eprintln!("{d}");
+    if errors > 0 {
         EXIT_ERROR
+    } else {
+        EXIT_OK
     }
 }
 
-/// `budget: requests 1.06 CPU (27% of 4), 2.42 GiB (30% of 8 GiB); ...`
-fn budget_line(b: &hapl_core::budget::Budget, node: Option<&hapl_core::Node>) -> String {
-    const GIB: f64 = 1024.0 * 1024.0 * 1024.0;
-    let peak = b.peak();
-    let cpu = |m: u64| m as f64 / 1000.0;
-    let gib = |bytes: u64| bytes as f64 / GIB;
-    let share = |part: u64, whole: u64| {
-        if whole == 0 {
-            String::new()
-        } else {
-            format!(" ({:.0}%)", part as f64 * 100.0 / whole as f64)
+/// Today (for end-of-life dates) from the system clock.
+fn rule_settings() -> hapl_core::rules::Settings {
+    let secs = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs());
+    hapl_core::rules::Settings {
+        today: hapl_core::rules::Date::from_unix_days((secs / 86_400) as i64),
+    }
+}
+
+fn explain(rule: Option<&str>, list: bool) -> i32 {
+    use hapl_core::rules;
+    // Output may go to a pager or `head`; a closed pipe is not an error worth a panic.
+    let mut out = std::io::stdout().lock();
+    if list {
+        for r in rules::catalogue() {
+            let _ = writeln!(
+                out,
+                "{:<28} {:<7} {}",
+                r.id,
+                r.severity.to_string(),
+                r.summary
+            );
         }
-    };
-    let (node_cpu, node_mem) = node.map_or((0, 0), |n| (n.cpu_millis, n.memory_bytes));
-    let mut line = format!(
-        "budget: requests {:.2} CPU{}, {:.2} GiB{}; limits {:.2} CPU, {:.2} GiB{}",
-        cpu(peak.cpu_request_millis),
-        share(peak.cpu_request_millis, node_cpu),
-        gib(peak.memory_request_bytes),
-        share(peak.memory_request_bytes, node_mem),
-        cpu(peak.cpu_limit_millis),
-        gib(peak.memory_limit_bytes),
-        share(peak.memory_limit_bytes, node_mem),
-    );
-    if let Some(n) = node {
-        line.push_str(&format!(
-            " of node `{}` ({} CPU, {:.0} GiB, {})",
-            n.name,
-            cpu(n.cpu_millis),
-            gib(n.memory_bytes),
-            n.arch
-        ));
+        return EXIT_OK;
     }
-    if b.largest_job != hapl_core::budget::Amounts::default() {
-        line.push_str(&format!(
-            "; includes the largest job ({:.2} CPU, {:.0} MiB)",
-            cpu(b.largest_job.cpu_request_millis),
-            b.largest_job.memory_request_bytes as f64 / 1024.0 / 1024.0
-        ));
+    let id = rule.unwrap_or_default();
+    match rules::rule(id) {
+        Some(r) => {
+            let _ = write!(out, "{}", rules::explain(r));
+            EXIT_OK
+        }
+        None => {
+            let hint = match rules::closest(id, &rules::ids()) {
+                Some(k) => format!("did you mean `{k}`? "),
+                None => String::new(),
+            };
+            eprintln!(
+                "error: there is no rule `{id}`; {hint}`hapl explain --list` lists every rule"
+            );
+            EXIT_ERROR
+        }
     }
-    line
 }
 
 fn render(evaluation: &Evaluation, out: &Path) -> i32 {

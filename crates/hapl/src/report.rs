@@ -110,3 +110,86 @@ impl Renderer {
         let _ = report.finish().write(cache, &mut *out);
     }
 }
+
+/// The resource budget as a table: requests and limits per namespace and in total, against
+/// the declared node.
+pub fn budget_table(b: &hapl_core::rules::Budget) -> String {
+    use std::fmt::Write as _;
+    let cpu = |m: u64| format!("{m}m");
+    let mem = |bytes: u64| format!("{}Mi", bytes.div_ceil(1 << 20));
+    let mut s = String::new();
+    let _ = writeln!(s, "resource budget:");
+    let _ = writeln!(
+        s,
+        "  {:<20} {:>5} {:>9} {:>9} {:>10} {:>10}",
+        "namespace", "pods", "cpu req", "cpu lim", "mem req", "mem lim"
+    );
+    let mut row = |name: &str, u: &hapl_core::rules::Usage| {
+        let _ = writeln!(
+            s,
+            "  {name:<20} {:>5} {:>9} {:>9} {:>10} {:>10}",
+            u.pods,
+            cpu(u.cpu_request),
+            cpu(u.cpu_limit),
+            mem(u.memory_request),
+            mem(u.memory_limit)
+        );
+    };
+    for (ns, u) in &b.namespaces {
+        row(ns, u);
+    }
+    if b.largest_job.pods > 0 {
+        row("largest job", &b.largest_job);
+    }
+    row("total", &b.total);
+    match &b.node {
+        Some(n) => {
+            let pct = |used: u64, of: u64| format!("{}%", (used * 100).div_ceil(of.max(1)));
+            let _ = writeln!(
+                s,
+                "  {:<20} {:>5} {:>9} {:>9} {:>10} {:>10}",
+                format!("node `{}`", n.name),
+                "",
+                cpu(n.cpu_millis),
+                "",
+                mem(n.memory_bytes),
+                ""
+            );
+            let _ = writeln!(
+                s,
+                "  {:<20} {:>5} {:>9} {:>9} {:>10} {:>10}",
+                "share of node",
+                "",
+                pct(b.total.cpu_request, n.cpu_millis),
+                pct(b.total.cpu_limit, n.cpu_millis),
+                pct(b.total.memory_request, n.memory_bytes),
+                pct(b.total.memory_limit, n.memory_bytes)
+            );
+        }
+        None => {
+            let _ = writeln!(
+                s,
+                "  no node declared: `platform(name, #{{ node: #{{ cpu: 4, memory: \"8Gi\" }} }})`"
+            );
+        }
+    }
+    if b.total.incomplete > 0 {
+        let _ = writeln!(
+            s,
+            "  {} without some request or limit count as 0 there",
+            if b.total.incomplete == 1 {
+                "1 container".to_owned()
+            } else {
+                format!("{} containers", b.total.incomplete)
+            }
+        );
+    }
+    if !b.from_chart_values.is_empty() {
+        let _ = writeln!(
+            s,
+            "  summed from chart values (one replica each): {}",
+            b.from_chart_values.join(", ")
+        );
+    }
+    s
+}
