@@ -28,6 +28,9 @@ pub enum VolumeSource {
         path: String,
     },
     EmptyDir,
+    /// An emptyDir in memory (`medium: Memory`): scratch by design, never state (modules use it
+    /// for secret material copied in at start).
+    Tmpfs,
     HostPath(String),
     ConfigMap(String),
     Secret(String),
@@ -434,8 +437,12 @@ fn from_pod_spec(w: &mut Workload, spec: Option<&PodSpec>) {
                 server: n.server.clone(),
                 path: n.path.clone(),
             }
-        } else if v.empty_dir.is_some() {
-            VolumeSource::EmptyDir
+        } else if let Some(e) = &v.empty_dir {
+            if e.medium.as_deref() == Some("Memory") {
+                VolumeSource::Tmpfs
+            } else {
+                VolumeSource::EmptyDir
+            }
         } else if let Some(h) = &v.host_path {
             VolumeSource::HostPath(h.path.clone())
         } else if let Some(c) = &v.config_map {

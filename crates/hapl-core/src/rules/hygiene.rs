@@ -378,18 +378,23 @@ fn yaml_secrets(v: &Yaml, path: &mut String, found: &mut Vec<String>) {
 pub(super) static PRIVILEGED: Rule = Rule {
     id: "privileged",
     severity: Severity::Warning,
-    summary: "No privileged containers.",
+    summary: "No privileged container without a stated reason (`hapl.dev/privileged-reason`).",
     explanation: "A privileged container is root on the node: every device, every kernel \
         interface, every other pod's files. The Phase 0 repo ran Home Assistant privileged for \
         USB and Bluetooth; once Zigbee moves to Zigbee2MQTT with one mounted device, nothing \
-        needs it. A compromised integration in a privileged pod owns the Pi.",
+        needs it. A compromised integration in a privileged pod owns the Pi. Where nothing \
+        else works (a serial device mounted by hostPath gets no device-cgroup access without a \
+        device plugin), the pod states why in `hapl.dev/privileged-reason`.",
     fix: "drop `privileged: true`; mount the one device the container needs and add only the \
-        capabilities it needs (or except the object with a reason)",
+        capabilities it needs, or annotate the pod `hapl.dev/privileged-reason: <why>`",
     check: privileged,
 };
 
 fn privileged(cx: &Context, f: &mut Findings) {
     for w in &cx.workloads.workloads {
+        if w.annotation("hapl.dev/privileged-reason").is_some() {
+            continue;
+        }
         for c in w.containers.iter().filter(|c| c.privileged) {
             f.at(
                 w.object,

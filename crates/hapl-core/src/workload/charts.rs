@@ -115,7 +115,12 @@ pub fn release_workloads(object: usize, hr: &HelmRelease, out: &mut Workloads) {
         }
     };
     for mut w in made {
+        // The release's role belongs to the chart's own workload, not to a subchart's.
+        let subchart = w.chart.as_deref() != Some(chart.as_str());
         for (k, v) in hr.metadata.labels.iter().flatten() {
+            if subchart && k == super::ROLE_LABEL {
+                continue;
+            }
             w.labels.entry(k.clone()).or_insert_with(|| v.clone());
         }
         for (k, v) in hr.metadata.annotations.iter().flatten() {
@@ -466,6 +471,7 @@ fn app_template_persistence(cx: &Release, cname: &str, w: &mut Workload) {
                 server: p.str("server").unwrap_or_default(),
                 path: p.str("path").unwrap_or_default(),
             },
+            "emptyDir" if p.str("medium").as_deref() == Some("Memory") => VolumeSource::Tmpfs,
             "emptyDir" => VolumeSource::EmptyDir,
             "hostPath" => VolumeSource::HostPath(p.str("hostPath").unwrap_or_default()),
             "configMap" => VolumeSource::ConfigMap(
