@@ -80,8 +80,9 @@ impl FileChange {
     }
 }
 
-/// One commit to make: its message (first line = title) and its file changes, applied on top
-/// of the previous commit of the list. A commit whose changes are already in place is skipped.
+/// One commit to make: its message (first line = title; trailing whitespace is trimmed) and
+/// its file changes (each path at most once), applied on top of the previous commit of the
+/// list. A commit whose changes are already in place is skipped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitSpec {
     pub message: String,
@@ -113,10 +114,12 @@ pub struct ApplyOptions {
     pub no_commit: bool,
     /// Run every check and report what would be committed; change nothing (takes no lock).
     pub dry_run: bool,
-    /// Refuse unless `HEAD` is this commit (a saved plan's base).
+    /// Refuse unless `HEAD` is this commit (a saved plan's base). Like `read_files`, only
+    /// checked when there is something to do: a saved plan whose end state is already in
+    /// place (e.g. applied once, then interrupted and finished) is "nothing to do".
     pub expected_base: Option<Base>,
-    /// Refuse unless each file still has this content: path → lowercase hex sha256 of its bytes
-    /// as [`sha256_hex`] computes it, or `None` if the plan saw no file there.
+    /// Refuse unless each work-tree file still has this content: path → hex sha256 of its
+    /// bytes as [`sha256_hex`] computes it, or `None` if the plan saw no file there.
     pub read_files: BTreeMap<String, Option<String>>,
     /// Author and committer; `None` uses git's configured identity.
     pub identity: Option<Identity>,
@@ -191,6 +194,9 @@ pub struct ApplyReport {
     pub files: Vec<FileOutcome>,
     /// An interrupted apply found and finished first.
     pub recovered: Option<Recovery>,
+    /// A dry run found the journal of an interrupted apply, which a real run finishes first
+    /// (the report is computed against the branch as it is).
+    pub pending_recovery: bool,
 }
 
 impl ApplyReport {
@@ -279,9 +285,11 @@ pub fn apply_observed(
     let tmp = repo.git_dir.join("hapl-tmp");
     let journal_path = journal::path_in(&repo.git_dir);
     let mut recovered = None;
+    let journal = Journal::read(&journal_path)?;
+    let pending_recovery = opts.dry_run && journal.is_some();
     if !opts.dry_run {
         remove_tmp(&tmp)?;
-        if let Some(journal) = Journal::read(&journal_path)? {
+        if let Some(journal) = journal {
             recovered = recover(&repo, &head, &journal, &journal_path, &tmp, observe)?;
             head = repo.head()?;
             observe(&Step::Recovered);
@@ -296,6 +304,7 @@ pub fn apply_observed(
         commits: plan.outcomes(commits),
         files: Vec::new(),
         recovered,
+        pending_recovery,
     };
     if plan.targets.is_empty() {
         return Ok(report);
@@ -318,7 +327,8 @@ pub fn apply_observed(
         report.files = finish(&repo, &plan.targets, &plan.contents, &tmp, None, observe)?;
     } else {
         let ids = commit_all(&repo, &head, commits, &plan, &tmp, observe)?;
-        let new = ids.last().cloned().flatten().unwrap_or_default();
+        // The last commit made (a trailing phase may have had nothing to change).
+        let new = ids.iter().rev().find_map(Clone::clone).unwrap_or_default();
         for (outcome, id) in report.commits.iter_mut().zip(ids) {
             outcome.id = id;
         }
@@ -616,6 +626,7 @@ fn staged<'a>(
 fn check_clean(repo: &Repo, targets: &[JournalPath]) -> Result<(), ApplyError> {
     let paths: Vec<&str> = targets.iter().map(|t| t.path.as_str()).collect();
     let index = repo.index_entries(&paths)?;
+    let file_mode = repo.file_mode()?;
     let mut dirty = Vec::new();
     for t in targets {
         let mut mark = |state| {
@@ -635,9 +646,20 @@ fn check_clean(repo: &Repo, targets: &[JournalPath]) -> Result<(), ApplyError> {
             mark("has staged changes");
             continue;
         }
-        let on_disk = disk_id(repo, &t.path)?;
+        let (on_disk, executable) = match path::read(&repo.top, &t.path)? {
+            OnDisk::Missing => (None, None),
+            OnDisk::File { bytes, executable } => (Some(repo.blob_id(&bytes)), Some(executable)),
+        };
         let id = |e: Option<&Entry>| e.map(|e| e.id.clone());
-        if on_disk == id(staged) || on_disk == id(t.new.as_ref()) {
+        if on_disk == id(t.new.as_ref()) {
+            continue;
+        }
+        if on_disk == id(staged) {
+            let mode_changed = file_mode
+                && matches!((staged, executable), (Some(e), Some(x)) if e.executable() != x);
+            if mode_changed {
+                mark("its executable bit was changed in the work tree");
+            }
             continue;
         }
         mark(match (staged, &on_disk) {

@@ -165,6 +165,16 @@ impl Repo {
         Ok(())
     }
 
+    /// Whether git tracks the executable bit here (`core.fileMode`, true unless set false).
+    pub(crate) fn file_mode(&self) -> Result<bool, ApplyError> {
+        let out = self.git.output(
+            &["config", "--type=bool", "--get", "core.fileMode"],
+            None,
+            &[],
+        )?;
+        Ok(!out.stdout.starts_with(b"false"))
+    }
+
     /// The id git gives a blob with these bytes.
     pub(crate) fn blob_id(&self, bytes: &[u8]) -> String {
         let header = format!("blob {}\0", bytes.len());
