@@ -239,8 +239,22 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     repo::hex(&sha2::Sha256::digest(bytes))
 }
 
-/// Apply `commits` to the repository whose work tree contains `dir`. See the module docs for
-/// the algorithm and guarantees.
+/// Apply `commits` to the branch checked out in the work tree that contains `dir` (paths are
+/// relative to the top of that work tree). See the module docs for the algorithm and the
+/// guarantees; every [`ApplyError`] except `Git`, `Io` and `WorkTreeUnfinished` is a refusal
+/// made before anything changed.
+///
+/// ```no_run
+/// use hapl_repo::git::{apply, ApplyOptions, CommitSpec, FileChange};
+///
+/// let commits = vec![CommitSpec {
+///     message: "phase 1: storage\n\nwhy it changes".into(),
+///     changes: vec![FileChange::write("infra/storage/nfs.yaml", "kind: StorageClass\n")],
+/// }];
+/// let report = apply(std::path::Path::new("."), &commits, &ApplyOptions::default())?;
+/// println!("now at {:?}", report.head);
+/// # Ok::<(), hapl_repo::git::ApplyError>(())
+/// ```
 pub fn apply(
     dir: &Path,
     commits: &[CommitSpec],

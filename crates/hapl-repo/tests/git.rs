@@ -409,6 +409,48 @@ fn a_phase_already_in_place_is_skipped() {
 }
 
 #[test]
+fn unusual_file_names_are_written_and_rewritten() {
+    let f = Fixture::new();
+    let names = [
+        "apps/with space.yaml",
+        "apps/ünïcödé.yaml",
+        "apps/star*.yaml",
+        "apps/[brackets].yaml",
+        "apps/-dash.yaml",
+        "apps/:(magic).yaml",
+        "apps/quote\"tab\t.yaml",
+    ];
+    let commit = |content: &str| {
+        vec![CommitSpec {
+            message: format!("phase 1: {content}"),
+            changes: names
+                .iter()
+                .map(|n| FileChange::write(*n, format!("{content}\n")))
+                .collect(),
+        }]
+    };
+    apply(&f.dir, &commit("one"), &ApplyOptions::default()).unwrap();
+    let report = apply(&f.dir, &commit("two"), &ApplyOptions::default()).unwrap();
+    assert!(report.commits[0]
+        .changes
+        .iter()
+        .all(|c| c.kind == ChangeKind::Modify));
+    let listed = git(&f.dir, &["show", "--format=", "--name-only", "-z", "HEAD"]);
+    let mut listed: Vec<&str> = listed.split('\0').filter(|s| !s.is_empty()).collect();
+    listed.sort_unstable();
+    let mut expected = names.to_vec();
+    expected.sort_unstable();
+    assert_eq!(listed, expected);
+    for n in names {
+        assert_eq!(f.read(n), "two\n");
+    }
+    let again = apply(&f.dir, &commit("two"), &ApplyOptions::default()).unwrap();
+    assert!(again.nothing_to_do());
+    assert!(!f.status().contains("apps/"), "{}", f.status());
+    fsck_clean(&f.dir);
+}
+
+#[test]
 fn dry_run_reports_and_changes_nothing() {
     let f = Fixture::new();
     let before = snapshot(&f.dir);
@@ -949,6 +991,28 @@ fn kill_at(f: &Fixture, commits: &[CommitSpec], step: &str) {
     assert_eq!(line, "paused\n");
     child.kill().unwrap();
     child.wait().unwrap();
+}
+
+#[test]
+fn an_empty_lock_is_live_while_fresh_and_stale_when_old() {
+    let f = Fixture::new();
+    let lock = f.dir.join(".git/hapl.lock");
+    fs::write(&lock, "").unwrap();
+    assert_refused(
+        &f.dir,
+        &one("apps/a.yaml", "a\n"),
+        &ApplyOptions::default(),
+        "a process that has not written its pid yet",
+    );
+    let old = std::time::SystemTime::now() - Duration::from_secs(60);
+    fs::File::options()
+        .write(true)
+        .open(&lock)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    apply(&f.dir, &one("apps/a.yaml", "a\n"), &ApplyOptions::default()).unwrap();
+    assert!(!lock.exists());
 }
 
 #[test]
