@@ -844,6 +844,8 @@ fn finish(
     let mut info = String::new();
     let zero = repo.zero_id();
     for (n, t) in targets.iter().enumerate() {
+        // Checked again: a journal's paths come from a file, and the disk may have changed.
+        path::check_syntax(&t.path)?;
         path::check_on_disk(&repo.top, &t.path)?;
         let full = repo.top.join(&t.path);
         let _ = fs::remove_file(worktree::sibling_temp(&full));
