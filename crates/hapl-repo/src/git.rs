@@ -28,6 +28,9 @@
 //! commit) or discards it (the branch never moved), so after a crash at any instant a second run
 //! either finds nothing to do or finishes the job.
 //!
+//! Commits are signed when `commit.gpgSign` is set (`commit-tree -S`, with the user's
+//! `gpg.format` and `user.signingKey`), as `git commit` would sign them.
+//!
 //! Authors: the caller's [`Identity`] if given, else git's configured one (`user.name`,
 //! `user.email`, or the `GIT_AUTHOR_*`/`GIT_COMMITTER_*` variables). git is never allowed to
 //! invent one from the host name (`user.useConfigOnly`); with none, apply refuses with
@@ -352,7 +355,7 @@ pub fn apply_observed(
             new: new.clone(),
             paths: plan.targets.clone(),
         };
-        journal.write(&journal_path)?;
+        journal.write(&journal_path, &tmp)?;
         observe(&Step::JournalWritten);
         move_ref(&repo, &head, &new, &report.commits, &journal_path)?;
         observe(&Step::BranchMoved);
@@ -640,7 +643,7 @@ fn staged<'a>(
 fn check_clean(repo: &Repo, targets: &[JournalPath]) -> Result<(), ApplyError> {
     let paths: Vec<&str> = targets.iter().map(|t| t.path.as_str()).collect();
     let index = repo.index_entries(&paths)?;
-    let file_mode = repo.file_mode()?;
+    let file_mode = repo.config_bool("core.fileMode")?.unwrap_or(true);
     let mut dirty = Vec::new();
     for t in targets {
         let mut mark = |state| {
@@ -730,6 +733,8 @@ fn commit_all(
         repo.git.run_with(&["read-tree", base], None, &env)?;
     }
     let zero = repo.zero_id();
+    // `commit-tree` is plumbing and ignores `commit.gpgSign`; honour it as `git commit` would.
+    let sign = repo.config_bool("commit.gpgSign")?.unwrap_or(false);
     let mut parent = head.commit.clone();
     let mut ids = Vec::new();
     for (spec, changes) in commits.iter().zip(&plan.per_commit) {
@@ -753,6 +758,9 @@ fn commit_all(
             .trim()
             .to_owned();
         let mut args = vec!["commit-tree", tree.as_str()];
+        if sign {
+            args.push("-S");
+        }
         if let Some(p) = &parent {
             args.extend(["-p", p.as_str()]);
         }

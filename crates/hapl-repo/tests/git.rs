@@ -451,6 +451,39 @@ fn unusual_file_names_are_written_and_rewritten() {
 }
 
 #[test]
+fn commits_are_signed_when_the_repository_asks_for_it() {
+    let f = Fixture::new();
+    let key = f._tmp.path().join("signing-key");
+    let ok = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .stdout(Stdio::null())
+        .status()
+        .unwrap()
+        .success();
+    assert!(ok, "ssh-keygen");
+    git(&f.dir, &["config", "gpg.format", "ssh"]);
+    git(
+        &f.dir,
+        &[
+            "config",
+            "user.signingKey",
+            &format!("{}.pub", key.display()),
+        ],
+    );
+    git(&f.dir, &["config", "commit.gpgSign", "true"]);
+    apply(&f.dir, &phases(), &ApplyOptions::default()).unwrap();
+    for rev in ["HEAD", "HEAD~1", "HEAD~2"] {
+        let raw = git(&f.dir, &["cat-file", "commit", rev]);
+        assert!(
+            raw.contains("gpgsig -----BEGIN SSH SIGNATURE-----"),
+            "{raw}"
+        );
+    }
+    fsck_clean(&f.dir);
+}
+
+#[test]
 fn dry_run_reports_and_changes_nothing() {
     let f = Fixture::new();
     let before = snapshot(&f.dir);

@@ -165,14 +165,16 @@ impl Repo {
         Ok(())
     }
 
-    /// Whether git tracks the executable bit here (`core.fileMode`, true unless set false).
-    pub(crate) fn file_mode(&self) -> Result<bool, ApplyError> {
-        let out = self.git.output(
-            &["config", "--type=bool", "--get", "core.fileMode"],
-            None,
-            &[],
-        )?;
-        Ok(!out.stdout.starts_with(b"false"))
+    /// A boolean config value, `None` if unset.
+    pub(crate) fn config_bool(&self, key: &str) -> Result<Option<bool>, ApplyError> {
+        let out = self
+            .git
+            .output(&["config", "--type=bool", "--get", key], None, &[])?;
+        Ok(match out.stdout.trim_ascii() {
+            b"true" => Some(true),
+            b"false" => Some(false),
+            _ => None,
+        })
     }
 
     /// The id git gives a blob with these bytes.
