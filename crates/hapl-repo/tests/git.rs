@@ -1027,6 +1027,44 @@ fn kill_at(f: &Fixture, commits: &[CommitSpec], step: &str) {
 }
 
 #[test]
+fn a_second_apply_asked_to_wait_goes_after_the_first_and_nothing_is_lost() {
+    let f = Fixture::new();
+    let spec = f._tmp.path().join("spec.json");
+    fs::write(&spec, spec_json(&f.dir, &one("apps/first.yaml", "first\n"))).unwrap();
+    let mut first = example(f._tmp.path(), &spec)
+        .env("APPLY_SPEC_PAUSE_AT_STEP", "0")
+        .env("APPLY_SPEC_PAUSE_MS", "1500")
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(first.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line, "paused\n");
+    let second = vec![CommitSpec {
+        message: "phase 1: second".into(),
+        changes: vec![FileChange::write("apps/second.yaml", "second\n")],
+    }];
+    let opts = ApplyOptions {
+        lock_wait: Duration::from_secs(30),
+        ..ApplyOptions::default()
+    };
+    let started = Instant::now();
+    apply(&f.dir, &second, &opts).unwrap();
+    assert!(started.elapsed() > Duration::from_millis(500), "it waited");
+    assert!(first.wait().unwrap().success());
+    assert_eq!(
+        git(&f.dir, &["log", "--format=%s", "-3"]),
+        "phase 1: second\nphase 1: one file\ninitial\n"
+    );
+    assert_eq!(f.read("apps/first.yaml"), "first\n");
+    assert_eq!(f.read("apps/second.yaml"), "second\n");
+    fsck_clean(&f.dir);
+}
+
+#[test]
 fn an_empty_lock_is_live_while_fresh_and_stale_when_old() {
     let f = Fixture::new();
     let lock = f.dir.join(".git/hapl.lock");
