@@ -242,6 +242,14 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     repo::hex(&sha2::Sha256::digest(bytes))
 }
 
+/// Whether an interrupted apply left its journal in the work tree containing `dir`: the branch
+/// may be ahead of the work tree until the next [`apply`] finishes it. `hapl plan` should say
+/// so rather than diff against a lagging work tree.
+pub fn interrupted(dir: &Path) -> Result<bool, ApplyError> {
+    let repo = Repo::open(dir)?;
+    Ok(journal::path_in(&repo.git_dir).exists())
+}
+
 /// Apply `commits` to the branch checked out in the work tree that contains `dir` (paths are
 /// relative to the top of that work tree). See the module docs for the algorithm and the
 /// guarantees; every [`ApplyError`] except `Git`, `Io` and `WorkTreeUnfinished` is a refusal

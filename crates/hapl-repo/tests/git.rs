@@ -1094,7 +1094,7 @@ fn an_interrupted_apply_is_finished_and_a_later_user_edit_is_kept() {
     kill_at(&g, &phases(), "BranchMoved");
     assert_eq!(git(&g.dir, &["rev-parse", "HEAD~3"]).trim(), base);
     assert_eq!(g.read("README.md"), "# homelab\n", "the work tree lags");
-    assert!(g.dir.join(".git/hapl-journal.json").exists());
+    assert!(hapl_repo::git::interrupted(&g.dir).unwrap());
     // A dry run tells, and finishes nothing.
     let before = snapshot(&g.dir);
     let dry = ApplyOptions {
@@ -1117,7 +1117,7 @@ fn an_interrupted_apply_is_finished_and_a_later_user_edit_is_kept() {
         g.read("apps/home-assistant/release.yaml"),
         "kind: HelmRelease\n"
     );
-    assert!(!g.dir.join(".git/hapl-journal.json").exists());
+    assert!(!hapl_repo::git::interrupted(&g.dir).unwrap());
     let status = g.status();
     assert!(status.contains(" M README.md\n"), "{status}");
     assert_eq!(status.lines().count(), 4, "{status}");
