@@ -1304,8 +1304,14 @@ fn kill_9_at_any_instant_leaves_old_or_new_and_a_rerun_finishes() {
                     while kills.load(Ordering::SeqCst) < 200 {
                         let run = next.fetch_add(1, Ordering::SeqCst);
                         assert!(run < 600, "too few runs were killed");
-                        let delay = Lcg(seed ^ run).next(2500);
-                        let (killed, landed_new) = case.run(run, run % steps, delay);
+                        // The first `steps` runs are held at their step and killed there;
+                        // the others are killed a random time after it, mid-work.
+                        let kill = if run < steps {
+                            Kill::Paused
+                        } else {
+                            Kill::After(Lcg(seed ^ run).next(2500))
+                        };
+                        let (killed, landed_new) = case.run(run, run % steps, kill);
                         if killed {
                             kills.fetch_add(1, Ordering::SeqCst);
                         }
@@ -1335,13 +1341,18 @@ fn kill_9_at_any_instant_leaves_old_or_new_and_a_rerun_finishes() {
     );
     assert!(kills.load(Ordering::SeqCst) >= 200);
     assert!(landed_old > 0 && landed_new > 0);
-    // Every step but `Done` (after which nothing is left to interrupt) was hit.
     assert!(
-        kills_at_step[..kills_at_step.len() - 1]
-            .iter()
-            .all(|k| *k > 0),
+        kills_at_step.iter().all(|k| *k > 0),
         "every step was hit: {kills_at_step:?}"
     );
+}
+
+/// How a crash run is killed: held at its step and killed there, or killed by a `kill -9`
+/// sent this many µs after reaching it (while the work goes on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kill {
+    Paused,
+    After(u64),
 }
 
 /// What a crash run needs to know.
@@ -1359,7 +1370,7 @@ struct CrashCase<'a> {
 impl CrashCase<'_> {
     /// Apply on a fresh copy with a kill at `step` + `delay` µs, check the state the kill left,
     /// run again, check the end state. Returns (killed, branch had moved when killed).
-    fn run(&self, run: u64, step: u64, delay: u64) -> (bool, bool) {
+    fn run(&self, run: u64, step: u64, kill: Kill) -> (bool, bool) {
         let dir = self.tmp.join(format!("run-{run}"));
         copy_dir(self.template, &dir);
         let spec = self.tmp.join(format!("run-{run}.json"));
@@ -1369,18 +1380,29 @@ impl CrashCase<'_> {
             serde_json::from_str(&spec_json(&dir, &phases())).unwrap();
         json["lock_wait_ms"] = 10_000.into();
         fs::write(&spec, json.to_string()).unwrap();
-        let mut child = example(self.tmp, &spec)
-            .env("APPLY_SPEC_KILL_AT_STEP", step.to_string())
-            .env("APPLY_SPEC_KILL_DELAY_US", delay.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
+        let mut cmd = example(self.tmp, &spec);
+        cmd.stderr(Stdio::null()).process_group(0);
+        match kill {
+            Kill::Paused => cmd.env("APPLY_SPEC_PAUSE_AT_STEP", step.to_string()),
+            Kill::After(delay) => cmd
+                .env("APPLY_SPEC_KILL_AT_STEP", step.to_string())
+                .env("APPLY_SPEC_KILL_DELAY_US", delay.to_string()),
+        };
+        let mut child = cmd.spawn().unwrap();
+        if kill == Kill::Paused {
+            let mut line = String::new();
+            std::io::BufRead::read_line(
+                &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+                &mut line,
+            )
             .unwrap();
+            assert_eq!(line, "paused\n", "run {run} did not reach step {step}");
+            child.kill().unwrap();
+        }
         let pgid = child.id();
         let status = child.wait().unwrap();
         wait_for_group(pgid);
-        let context = format!("run {run}, kill at step {step} + {delay} µs");
+        let context = format!("run {run}, kill at step {step} ({kill:?})");
         let killed = status.signal() == Some(9);
         if !killed {
             assert!(status.success(), "{context}: exit {status}");
