@@ -601,7 +601,7 @@ fn refuses_during_a_rebase() {
         &f.dir,
         &one("apps/a.yaml", "a\n"),
         &ApplyOptions::default(),
-        "a rebase is in progress",
+        "a rebase is in progress; finish it or end it (`git rebase --abort`) first",
     );
 }
 
@@ -641,7 +641,7 @@ fn refuses_during_a_bisect() {
         &f.dir,
         &one("apps/a.yaml", "a\n"),
         &ApplyOptions::default(),
-        "a bisect is in progress",
+        "a bisect is in progress; finish it or end it (`git bisect reset`) first",
     );
 }
 
