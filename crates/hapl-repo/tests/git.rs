@@ -945,6 +945,15 @@ fn spec_json(repo: &Path, commits: &[CommitSpec]) -> String {
     serde_json::json!({"repo": repo, "commits": commits}).to_string()
 }
 
+/// [`spec_json`] with the fields of `options` (`no_commit`, `lock_wait_ms`, ...) added.
+fn spec_with(repo: &Path, commits: &[CommitSpec], options: &serde_json::Value) -> String {
+    let mut spec: serde_json::Value = serde_json::from_str(&spec_json(repo, commits)).unwrap();
+    for (k, v) in options.as_object().into_iter().flatten() {
+        spec[k] = v.clone();
+    }
+    spec.to_string()
+}
+
 /// The example binary reading `spec`, isolated like [`git_cmd`] but with the identity left to
 /// the repository's config; commit dates are fixed, so its commits are reproducible.
 fn example(home: &Path, spec: &Path) -> Command {
@@ -1025,10 +1034,10 @@ fn a_second_apply_refuses_while_the_first_holds_the_lock_and_a_stale_lock_is_tak
 }
 
 /// The steps of a full apply of `commits` on a fresh [`Fixture`], as the example traces them.
-fn steps_of(commits: &[CommitSpec]) -> Vec<String> {
+fn steps_of(commits: &[CommitSpec], options: &serde_json::Value) -> Vec<String> {
     let f = Fixture::new();
     let spec = f._tmp.path().join("spec.json");
-    fs::write(&spec, spec_json(&f.dir, commits)).unwrap();
+    fs::write(&spec, spec_with(&f.dir, commits, options)).unwrap();
     let out = example(f._tmp.path(), &spec)
         .env("APPLY_SPEC_TRACE", "1")
         .output()
@@ -1042,13 +1051,13 @@ fn steps_of(commits: &[CommitSpec]) -> Vec<String> {
 
 /// Run the example on `f` with `commits`, pause it when it reaches the step whose trace ends
 /// with `step`, and kill it there.
-fn kill_at(f: &Fixture, commits: &[CommitSpec], step: &str) {
-    let index = steps_of(commits)
+fn kill_at(f: &Fixture, commits: &[CommitSpec], options: &serde_json::Value, step: &str) {
+    let index = steps_of(commits, options)
         .iter()
         .position(|l| l.ends_with(step))
         .unwrap_or_else(|| panic!("no step {step}"));
     let spec = f._tmp.path().join("spec.json");
-    fs::write(&spec, spec_json(&f.dir, commits)).unwrap();
+    fs::write(&spec, spec_with(&f.dir, commits, options)).unwrap();
     let mut child = example(f._tmp.path(), &spec)
         .env("APPLY_SPEC_PAUSE_AT_STEP", index.to_string())
         .spawn()
@@ -1129,7 +1138,7 @@ fn an_interrupted_apply_is_finished_and_a_later_user_edit_is_kept() {
     let g = Fixture::new();
     let base = g.head();
     // Killed right after the branch moved: commits in, work tree behind.
-    kill_at(&g, &phases(), "BranchMoved");
+    kill_at(&g, &phases(), &serde_json::json!({}), "BranchMoved");
     assert_eq!(git(&g.dir, &["rev-parse", "HEAD~3"]).trim(), base);
     assert_eq!(g.read("README.md"), "# homelab\n", "the work tree lags");
     assert!(hapl_repo::git::interrupted(&g.dir).unwrap());
@@ -1166,7 +1175,7 @@ fn an_interrupted_apply_is_finished_and_a_later_user_edit_is_kept() {
 fn an_interrupted_apply_whose_branch_was_moved_by_hand_is_left_to_the_user() {
     let f = Fixture::new();
     // Killed after writing the journal, before moving the branch; then the user commits.
-    kill_at(&f, &phases(), "JournalWritten");
+    kill_at(&f, &phases(), &serde_json::json!({}), "JournalWritten");
     git(&f.dir, &["commit", "-q", "-m", "by hand"]);
     assert_refused(
         &f.dir,
@@ -1215,6 +1224,34 @@ fn the_callers_git_environment_is_ignored() {
         "the other repository was touched"
     );
     fsck_clean(&f.dir);
+}
+
+#[test]
+fn an_interrupted_no_commit_apply_is_finished_by_a_rerun() {
+    let f = Fixture::new();
+    let base = f.head();
+    let options = serde_json::json!({"no_commit": true});
+    // Killed after the first file was replaced: some files new, some old.
+    kill_at(
+        &f,
+        &phases(),
+        &options,
+        "FileWritten { path: \"README.md\" }",
+    );
+    assert_eq!(f.read("README.md"), "# homelab\n\nmanaged by hapl\n");
+    assert!(!f.dir.join("apps/home-assistant/release.yaml").exists());
+    let opts = ApplyOptions {
+        no_commit: true,
+        ..ApplyOptions::default()
+    };
+    apply(&f.dir, &phases(), &opts).unwrap();
+    assert_eq!(f.head(), base);
+    assert_eq!(
+        f.read("apps/home-assistant/release.yaml"),
+        "kind: HelmRelease\n"
+    );
+    assert!(!f.dir.join("infra/controllers/old.yaml").exists());
+    assert!(!f.dir.join(".git/hapl-tmp").exists());
 }
 
 /// A small deterministic generator (the crash test must be reproducible from its seed).
@@ -1414,10 +1451,8 @@ impl CrashCase<'_> {
         let spec = self.tmp.join(format!("run-{run}.json"));
         // A kill between creating the lock and writing the pid into it leaves an empty lock,
         // taken over once older than a few seconds: the rerun waits for that.
-        let mut json: serde_json::Value =
-            serde_json::from_str(&spec_json(&dir, &phases())).unwrap();
-        json["lock_wait_ms"] = 10_000.into();
-        fs::write(&spec, json.to_string()).unwrap();
+        let options = serde_json::json!({"lock_wait_ms": 10_000});
+        fs::write(&spec, spec_with(&dir, &phases(), &options)).unwrap();
         let mut cmd = example(self.tmp, &spec);
         cmd.stderr(Stdio::null()).process_group(0);
         match kill {
