@@ -11,8 +11,9 @@
 //! - `APPLY_SPEC_KILL_AT_STEP=k`, `APPLY_SPEC_KILL_DELAY_US=d`: when step `k` (0-based) is
 //!   reached, a thread sleeps `d` µs and then has `kill -9` sent to this process, while the
 //!   apply goes on; the kill lands somewhere inside the following work.
-//! - `APPLY_SPEC_PAUSE_AT_STEP=k`: at step `k`, print `paused` to stdout and sleep 10 s
-//!   (holding the lock), so a test can start a second apply.
+//! - `APPLY_SPEC_PAUSE_AT_STEP=k`: at step `k`, print `paused` to stdout and sleep
+//!   `APPLY_SPEC_PAUSE_MS` (default 10 000) ms, holding the lock, so a test can start a second
+//!   apply or kill this one there.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -101,6 +102,7 @@ fn main() {
     let kill_at = env_num("APPLY_SPEC_KILL_AT_STEP");
     let kill_delay = Duration::from_micros(env_num("APPLY_SPEC_KILL_DELAY_US").unwrap_or(0));
     let pause_at = env_num("APPLY_SPEC_PAUSE_AT_STEP");
+    let pause = Duration::from_millis(env_num("APPLY_SPEC_PAUSE_MS").unwrap_or(10_000));
     let mut n = 0u64;
     let mut observe = |step: &git::Step| {
         if trace {
@@ -118,7 +120,7 @@ fn main() {
         if pause_at == Some(n) {
             println!("paused");
             let _ = std::io::stdout().flush();
-            std::thread::sleep(Duration::from_secs(10));
+            std::thread::sleep(pause);
         }
         n += 1;
     };

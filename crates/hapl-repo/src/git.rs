@@ -28,6 +28,9 @@
 //! commit) or discards it (the branch never moved), so after a crash at any instant a second run
 //! either finds nothing to do or finishes the job.
 //!
+//! Commits are signed when `commit.gpgSign` is set (`commit-tree -S`, with the user's
+//! `gpg.format` and `user.signingKey`), as `git commit` would sign them.
+//!
 //! Authors: the caller's [`Identity`] if given, else git's configured one (`user.name`,
 //! `user.email`, or the `GIT_AUTHOR_*`/`GIT_COMMITTER_*` variables). git is never allowed to
 //! invent one from the host name (`user.useConfigOnly`); with none, apply refuses with
@@ -80,8 +83,9 @@ impl FileChange {
     }
 }
 
-/// One commit to make: its message (first line = title) and its file changes, applied on top
-/// of the previous commit of the list. A commit whose changes are already in place is skipped.
+/// One commit to make: its message (first line = title; trailing whitespace is trimmed) and
+/// its file changes (each path at most once), applied on top of the previous commit of the
+/// list. A commit whose changes are already in place is skipped.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CommitSpec {
     pub message: String,
@@ -113,10 +117,12 @@ pub struct ApplyOptions {
     pub no_commit: bool,
     /// Run every check and report what would be committed; change nothing (takes no lock).
     pub dry_run: bool,
-    /// Refuse unless `HEAD` is this commit (a saved plan's base).
+    /// Refuse unless `HEAD` is this commit (a saved plan's base). Like `read_files`, only
+    /// checked when there is something to do: a saved plan whose end state is already in
+    /// place (e.g. applied once, then interrupted and finished) is "nothing to do".
     pub expected_base: Option<Base>,
-    /// Refuse unless each file still has this content: path → lowercase hex sha256 of its bytes
-    /// as [`sha256_hex`] computes it, or `None` if the plan saw no file there.
+    /// Refuse unless each work-tree file still has this content: path → hex sha256 of its
+    /// bytes as [`sha256_hex`] computes it, or `None` if the plan saw no file there.
     pub read_files: BTreeMap<String, Option<String>>,
     /// Author and committer; `None` uses git's configured identity.
     pub identity: Option<Identity>,
@@ -191,6 +197,9 @@ pub struct ApplyReport {
     pub files: Vec<FileOutcome>,
     /// An interrupted apply found and finished first.
     pub recovered: Option<Recovery>,
+    /// A dry run found the journal of an interrupted apply, which a real run finishes first
+    /// (the report is computed against the branch as it is).
+    pub pending_recovery: bool,
 }
 
 impl ApplyReport {
@@ -233,8 +242,30 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     repo::hex(&sha2::Sha256::digest(bytes))
 }
 
-/// Apply `commits` to the repository whose work tree contains `dir`. See the module docs for
-/// the algorithm and guarantees.
+/// Whether an interrupted apply left its journal in the work tree containing `dir`: the branch
+/// may be ahead of the work tree until the next [`apply`] finishes it. `hapl plan` should say
+/// so rather than diff against a lagging work tree.
+pub fn interrupted(dir: &Path) -> Result<bool, ApplyError> {
+    let repo = Repo::open(dir)?;
+    Ok(journal::path_in(&repo.git_dir).exists())
+}
+
+/// Apply `commits` to the branch checked out in the work tree that contains `dir` (paths are
+/// relative to the top of that work tree). See the module docs for the algorithm and the
+/// guarantees; every [`ApplyError`] except `Git`, `Io` and `WorkTreeUnfinished` is a refusal
+/// made before anything changed.
+///
+/// ```no_run
+/// use hapl_repo::git::{apply, ApplyOptions, CommitSpec, FileChange};
+///
+/// let commits = vec![CommitSpec {
+///     message: "phase 1: storage\n\nwhy it changes".into(),
+///     changes: vec![FileChange::write("infra/storage/nfs.yaml", "kind: StorageClass\n")],
+/// }];
+/// let report = apply(std::path::Path::new("."), &commits, &ApplyOptions::default())?;
+/// println!("now at {:?}", report.head);
+/// # Ok::<(), hapl_repo::git::ApplyError>(())
+/// ```
 pub fn apply(
     dir: &Path,
     commits: &[CommitSpec],
@@ -279,9 +310,11 @@ pub fn apply_observed(
     let tmp = repo.git_dir.join("hapl-tmp");
     let journal_path = journal::path_in(&repo.git_dir);
     let mut recovered = None;
+    let journal = Journal::read(&journal_path)?;
+    let pending_recovery = opts.dry_run && journal.is_some();
     if !opts.dry_run {
         remove_tmp(&tmp)?;
-        if let Some(journal) = Journal::read(&journal_path)? {
+        if let Some(journal) = journal {
             recovered = recover(&repo, &head, &journal, &journal_path, &tmp, observe)?;
             head = repo.head()?;
             observe(&Step::Recovered);
@@ -296,6 +329,7 @@ pub fn apply_observed(
         commits: plan.outcomes(commits),
         files: Vec::new(),
         recovered,
+        pending_recovery,
     };
     if plan.targets.is_empty() {
         return Ok(report);
@@ -318,7 +352,8 @@ pub fn apply_observed(
         report.files = finish(&repo, &plan.targets, &plan.contents, &tmp, None, observe)?;
     } else {
         let ids = commit_all(&repo, &head, commits, &plan, &tmp, observe)?;
-        let new = ids.last().cloned().flatten().unwrap_or_default();
+        // The last commit made (a trailing phase may have had nothing to change).
+        let new = ids.iter().rev().find_map(Clone::clone).unwrap_or_default();
         for (outcome, id) in report.commits.iter_mut().zip(ids) {
             outcome.id = id;
         }
@@ -328,7 +363,7 @@ pub fn apply_observed(
             new: new.clone(),
             paths: plan.targets.clone(),
         };
-        journal.write(&journal_path)?;
+        journal.write(&journal_path, &tmp)?;
         observe(&Step::JournalWritten);
         move_ref(&repo, &head, &new, &report.commits, &journal_path)?;
         observe(&Step::BranchMoved);
@@ -616,6 +651,7 @@ fn staged<'a>(
 fn check_clean(repo: &Repo, targets: &[JournalPath]) -> Result<(), ApplyError> {
     let paths: Vec<&str> = targets.iter().map(|t| t.path.as_str()).collect();
     let index = repo.index_entries(&paths)?;
+    let file_mode = repo.config_bool("core.fileMode")?.unwrap_or(true);
     let mut dirty = Vec::new();
     for t in targets {
         let mut mark = |state| {
@@ -635,9 +671,20 @@ fn check_clean(repo: &Repo, targets: &[JournalPath]) -> Result<(), ApplyError> {
             mark("has staged changes");
             continue;
         }
-        let on_disk = disk_id(repo, &t.path)?;
+        let (on_disk, executable) = match path::read(&repo.top, &t.path)? {
+            OnDisk::Missing => (None, None),
+            OnDisk::File { bytes, executable } => (Some(repo.blob_id(&bytes)), Some(executable)),
+        };
         let id = |e: Option<&Entry>| e.map(|e| e.id.clone());
-        if on_disk == id(staged) || on_disk == id(t.new.as_ref()) {
+        if on_disk == id(t.new.as_ref()) {
+            continue;
+        }
+        if on_disk == id(staged) {
+            let mode_changed = file_mode
+                && matches!((staged, executable), (Some(e), Some(x)) if e.executable() != x);
+            if mode_changed {
+                mark("its executable bit was changed in the work tree");
+            }
             continue;
         }
         mark(match (staged, &on_disk) {
@@ -694,6 +741,8 @@ fn commit_all(
         repo.git.run_with(&["read-tree", base], None, &env)?;
     }
     let zero = repo.zero_id();
+    // `commit-tree` is plumbing and ignores `commit.gpgSign`; honour it as `git commit` would.
+    let sign = repo.config_bool("commit.gpgSign")?.unwrap_or(false);
     let mut parent = head.commit.clone();
     let mut ids = Vec::new();
     for (spec, changes) in commits.iter().zip(&plan.per_commit) {
@@ -717,6 +766,9 @@ fn commit_all(
             .trim()
             .to_owned();
         let mut args = vec!["commit-tree", tree.as_str()];
+        if sign {
+            args.push("-S");
+        }
         if let Some(p) = &parent {
             args.extend(["-p", p.as_str()]);
         }
@@ -808,6 +860,8 @@ fn finish(
     let mut info = String::new();
     let zero = repo.zero_id();
     for (n, t) in targets.iter().enumerate() {
+        // Checked again: a journal's paths come from a file, and the disk may have changed.
+        path::check_syntax(&t.path)?;
         path::check_on_disk(&repo.top, &t.path)?;
         let full = repo.top.join(&t.path);
         let _ = fs::remove_file(worktree::sibling_temp(&full));

@@ -374,6 +374,38 @@ fn an_empty_repository_gets_its_first_commits() {
 }
 
 #[test]
+fn a_sha256_repository_works_the_same() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("repo");
+    fs::create_dir(&dir).unwrap();
+    git(
+        &dir,
+        &["init", "-q", "-b", "main", "--object-format=sha256"],
+    );
+    git(&dir, &["config", "user.name", "Repo User"]);
+    git(&dir, &["config", "user.email", "user@example.invalid"]);
+    write(&dir, "README.md", "# homelab\n");
+    write(&dir, "infra/controllers/old.yaml", "kind: Old\n");
+    write(&dir, "scripts/bootstrap.sh", "#!/bin/sh\necho one\n");
+    git(&dir, &["add", "-A"]);
+    git(&dir, &["commit", "-q", "-m", "initial"]);
+    let report = apply(&dir, &phases(), &ApplyOptions::default()).unwrap();
+    assert_eq!(report.head.as_deref().map(str::len), Some(64));
+    assert_eq!(
+        git(&dir, &["log", "--format=%s", "-4"]),
+        "phase 3: apps\nphase 2: controllers\nphase 1: storage\ninitial\n"
+    );
+    assert_eq!(
+        git(&dir, &["status", "--porcelain=v1", "--untracked-files=all"]),
+        ""
+    );
+    assert!(!dir.join("infra/controllers/old.yaml").exists());
+    fsck_clean(&dir);
+    let again = apply(&dir, &phases(), &ApplyOptions::default()).unwrap();
+    assert!(again.nothing_to_do());
+}
+
+#[test]
 fn a_phase_already_in_place_is_skipped() {
     let f = Fixture::new();
     let mut commits = phases();
@@ -384,13 +416,109 @@ fn a_phase_already_in_place_is_skipped() {
             changes: vec![FileChange::write("README.md", "# homelab\n")],
         },
     );
+    commits.push(CommitSpec {
+        message: "phase 4: nothing new either".into(),
+        changes: vec![FileChange::write(
+            "infra/controllers/keep.yaml",
+            "kind: Keep\n",
+        )],
+    });
     let report = apply(&f.dir, &commits, &ApplyOptions::default()).unwrap();
     assert_eq!(report.commits[0].id, None);
     assert!(report.commits[0].changes.is_empty());
+    assert_eq!(report.commits[4].id, None);
+    assert_eq!(report.head.as_deref(), Some(f.head().as_str()));
+    assert_eq!(report.commits[3].id.as_deref(), Some(f.head().as_str()));
+    assert_eq!(
+        f.read("apps/home-assistant/release.yaml"),
+        "kind: HelmRelease\n"
+    );
+    fsck_clean(&f.dir);
     assert_eq!(
         git(&f.dir, &["log", "--format=%s", "-4"]),
         "phase 3: apps\nphase 2: controllers\nphase 1: storage\ninitial\n"
     );
+}
+
+#[test]
+fn unusual_file_names_are_written_and_rewritten() {
+    let f = Fixture::new();
+    let names = [
+        "apps/with space.yaml",
+        "apps/ünïcödé.yaml",
+        "apps/star*.yaml",
+        "apps/[brackets].yaml",
+        "apps/-dash.yaml",
+        "apps/:(magic).yaml",
+        "apps/quote\"tab\t.yaml",
+    ];
+    let commit = |content: &str| {
+        vec![CommitSpec {
+            message: format!("phase 1: {content}"),
+            changes: names
+                .iter()
+                .map(|n| FileChange::write(*n, format!("{content}\n")))
+                .collect(),
+        }]
+    };
+    apply(&f.dir, &commit("one"), &ApplyOptions::default()).unwrap();
+    let report = apply(&f.dir, &commit("two"), &ApplyOptions::default()).unwrap();
+    assert!(report.commits[0]
+        .changes
+        .iter()
+        .all(|c| c.kind == ChangeKind::Modify));
+    let listed = git(&f.dir, &["show", "--format=", "--name-only", "-z", "HEAD"]);
+    let mut listed: Vec<&str> = listed.split('\0').filter(|s| !s.is_empty()).collect();
+    listed.sort_unstable();
+    let mut expected = names.to_vec();
+    expected.sort_unstable();
+    assert_eq!(listed, expected);
+    for n in names {
+        assert_eq!(f.read(n), "two\n");
+    }
+    let again = apply(&f.dir, &commit("two"), &ApplyOptions::default()).unwrap();
+    assert!(again.nothing_to_do());
+    assert!(!f.status().contains("apps/"), "{}", f.status());
+    fsck_clean(&f.dir);
+}
+
+#[test]
+fn commits_are_signed_when_the_repository_asks_for_it() {
+    let f = Fixture::new();
+    let key = f._tmp.path().join("signing-key");
+    let keygen = Command::new("ssh-keygen")
+        .args(["-q", "-t", "ed25519", "-N", "", "-f"])
+        .arg(&key)
+        .stdout(Stdio::null())
+        .status();
+    let Ok(keygen) = keygen else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "ssh-keygen is missing (package openssh-client)"
+        );
+        eprintln!("skipped: ssh-keygen is not installed (package openssh-client)");
+        return;
+    };
+    assert!(keygen.success(), "ssh-keygen");
+    git(&f.dir, &["config", "gpg.format", "ssh"]);
+    git(
+        &f.dir,
+        &[
+            "config",
+            "user.signingKey",
+            &format!("{}.pub", key.display()),
+        ],
+    );
+    git(&f.dir, &["config", "commit.gpgSign", "true"]);
+    apply(&f.dir, &phases(), &ApplyOptions::default()).unwrap();
+    for rev in ["HEAD", "HEAD~1", "HEAD~2"] {
+        let raw = git(&f.dir, &["cat-file", "commit", rev]);
+        assert!(
+            raw.contains("gpgsig -----BEGIN SSH SIGNATURE-----"),
+            "{raw}"
+        );
+    }
+    fsck_clean(&f.dir);
 }
 
 #[test]
@@ -511,7 +639,7 @@ fn refuses_during_a_rebase() {
         &f.dir,
         &one("apps/a.yaml", "a\n"),
         &ApplyOptions::default(),
-        "a rebase is in progress",
+        "a rebase is in progress; finish it or end it (`git rebase --abort`) first",
     );
 }
 
@@ -551,7 +679,7 @@ fn refuses_during_a_bisect() {
         &f.dir,
         &one("apps/a.yaml", "a\n"),
         &ApplyOptions::default(),
-        "a bisect is in progress",
+        "a bisect is in progress; finish it or end it (`git bisect reset`) first",
     );
 }
 
@@ -571,6 +699,8 @@ fn refuses_a_detached_head() {
 fn refuses_uncommitted_edits_in_the_files_it_would_write() {
     let f = Fixture::new();
     write(&f.dir, "apps/untracked.yaml", "mine\n");
+    let script = f.dir.join("scripts/bootstrap.sh");
+    fs::set_permissions(&script, fs::Permissions::from_mode(0o644)).unwrap();
     fs::remove_file(f.dir.join("infra/controllers/keep.yaml")).unwrap();
     let commits = vec![CommitSpec {
         message: "phase 1: touch dirty files".into(),
@@ -580,6 +710,7 @@ fn refuses_uncommitted_edits_in_the_files_it_would_write() {
             FileChange::write("apps/untracked.yaml", "hapl\n"),
             FileChange::write("infra/controllers/keep.yaml", "hapl\n"),
             FileChange::write("README.md", "hapl\n"),
+            FileChange::write("scripts/bootstrap.sh", "#!/bin/sh\necho hapl\n"),
         ],
     }];
     let before = snapshot(&f.dir);
@@ -598,6 +729,10 @@ fn refuses_uncommitted_edits_in_the_files_it_would_write() {
             ),
             ("infra/controllers/keep.yaml", "deleted in the work tree"),
             ("notes.txt", "modified in the work tree"),
+            (
+                "scripts/bootstrap.sh",
+                "its executable bit was changed in the work tree"
+            ),
             ("staged.txt", "has staged changes"),
         ]
     );
@@ -810,6 +945,15 @@ fn spec_json(repo: &Path, commits: &[CommitSpec]) -> String {
     serde_json::json!({"repo": repo, "commits": commits}).to_string()
 }
 
+/// [`spec_json`] with the fields of `options` (`no_commit`, `lock_wait_ms`, ...) added.
+fn spec_with(repo: &Path, commits: &[CommitSpec], options: &serde_json::Value) -> String {
+    let mut spec: serde_json::Value = serde_json::from_str(&spec_json(repo, commits)).unwrap();
+    for (k, v) in options.as_object().into_iter().flatten() {
+        spec[k] = v.clone();
+    }
+    spec.to_string()
+}
+
 /// The example binary reading `spec`, isolated like [`git_cmd`] but with the identity left to
 /// the repository's config; commit dates are fixed, so its commits are reproducible.
 fn example(home: &Path, spec: &Path) -> Command {
@@ -890,10 +1034,10 @@ fn a_second_apply_refuses_while_the_first_holds_the_lock_and_a_stale_lock_is_tak
 }
 
 /// The steps of a full apply of `commits` on a fresh [`Fixture`], as the example traces them.
-fn steps_of(commits: &[CommitSpec]) -> Vec<String> {
+fn steps_of(commits: &[CommitSpec], options: &serde_json::Value) -> Vec<String> {
     let f = Fixture::new();
     let spec = f._tmp.path().join("spec.json");
-    fs::write(&spec, spec_json(&f.dir, commits)).unwrap();
+    fs::write(&spec, spec_with(&f.dir, commits, options)).unwrap();
     let out = example(f._tmp.path(), &spec)
         .env("APPLY_SPEC_TRACE", "1")
         .output()
@@ -907,13 +1051,13 @@ fn steps_of(commits: &[CommitSpec]) -> Vec<String> {
 
 /// Run the example on `f` with `commits`, pause it when it reaches the step whose trace ends
 /// with `step`, and kill it there.
-fn kill_at(f: &Fixture, commits: &[CommitSpec], step: &str) {
-    let index = steps_of(commits)
+fn kill_at(f: &Fixture, commits: &[CommitSpec], options: &serde_json::Value, step: &str) {
+    let index = steps_of(commits, options)
         .iter()
         .position(|l| l.ends_with(step))
         .unwrap_or_else(|| panic!("no step {step}"));
     let spec = f._tmp.path().join("spec.json");
-    fs::write(&spec, spec_json(&f.dir, commits)).unwrap();
+    fs::write(&spec, spec_with(&f.dir, commits, options)).unwrap();
     let mut child = example(f._tmp.path(), &spec)
         .env("APPLY_SPEC_PAUSE_AT_STEP", index.to_string())
         .spawn()
@@ -930,14 +1074,82 @@ fn kill_at(f: &Fixture, commits: &[CommitSpec], step: &str) {
 }
 
 #[test]
+fn a_second_apply_asked_to_wait_goes_after_the_first_and_nothing_is_lost() {
+    let f = Fixture::new();
+    let spec = f._tmp.path().join("spec.json");
+    fs::write(&spec, spec_json(&f.dir, &one("apps/first.yaml", "first\n"))).unwrap();
+    let mut first = example(f._tmp.path(), &spec)
+        .env("APPLY_SPEC_PAUSE_AT_STEP", "0")
+        .env("APPLY_SPEC_PAUSE_MS", "1500")
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(first.stdout.as_mut().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line, "paused\n");
+    let second = vec![CommitSpec {
+        message: "phase 1: second".into(),
+        changes: vec![FileChange::write("apps/second.yaml", "second\n")],
+    }];
+    let opts = ApplyOptions {
+        lock_wait: Duration::from_secs(30),
+        ..ApplyOptions::default()
+    };
+    let started = Instant::now();
+    apply(&f.dir, &second, &opts).unwrap();
+    assert!(started.elapsed() > Duration::from_millis(500), "it waited");
+    assert!(first.wait().unwrap().success());
+    assert_eq!(
+        git(&f.dir, &["log", "--format=%s", "-3"]),
+        "phase 1: second\nphase 1: one file\ninitial\n"
+    );
+    assert_eq!(f.read("apps/first.yaml"), "first\n");
+    assert_eq!(f.read("apps/second.yaml"), "second\n");
+    fsck_clean(&f.dir);
+}
+
+#[test]
+fn an_empty_lock_is_live_while_fresh_and_stale_when_old() {
+    let f = Fixture::new();
+    let lock = f.dir.join(".git/hapl.lock");
+    fs::write(&lock, "").unwrap();
+    assert_refused(
+        &f.dir,
+        &one("apps/a.yaml", "a\n"),
+        &ApplyOptions::default(),
+        "a process that has not written its pid yet",
+    );
+    let old = std::time::SystemTime::now() - Duration::from_secs(60);
+    fs::File::options()
+        .write(true)
+        .open(&lock)
+        .unwrap()
+        .set_modified(old)
+        .unwrap();
+    apply(&f.dir, &one("apps/a.yaml", "a\n"), &ApplyOptions::default()).unwrap();
+    assert!(!lock.exists());
+}
+
+#[test]
 fn an_interrupted_apply_is_finished_and_a_later_user_edit_is_kept() {
     let g = Fixture::new();
     let base = g.head();
     // Killed right after the branch moved: commits in, work tree behind.
-    kill_at(&g, &phases(), "BranchMoved");
+    kill_at(&g, &phases(), &serde_json::json!({}), "BranchMoved");
     assert_eq!(git(&g.dir, &["rev-parse", "HEAD~3"]).trim(), base);
     assert_eq!(g.read("README.md"), "# homelab\n", "the work tree lags");
-    assert!(g.dir.join(".git/hapl-journal.json").exists());
+    assert!(hapl_repo::git::interrupted(&g.dir).unwrap());
+    // A dry run tells, and finishes nothing.
+    let before = snapshot(&g.dir);
+    let dry = ApplyOptions {
+        dry_run: true,
+        ..ApplyOptions::default()
+    };
+    assert!(apply(&g.dir, &phases(), &dry).unwrap().pending_recovery);
+    assert_eq!(snapshot(&g.dir), before);
     // The user edits one of the lagging files before running again.
     write(&g.dir, "README.md", "# my own edit\n");
     let report = apply(&g.dir, &phases(), &ApplyOptions::default()).unwrap();
@@ -952,7 +1164,7 @@ fn an_interrupted_apply_is_finished_and_a_later_user_edit_is_kept() {
         g.read("apps/home-assistant/release.yaml"),
         "kind: HelmRelease\n"
     );
-    assert!(!g.dir.join(".git/hapl-journal.json").exists());
+    assert!(!hapl_repo::git::interrupted(&g.dir).unwrap());
     let status = g.status();
     assert!(status.contains(" M README.md\n"), "{status}");
     assert_eq!(status.lines().count(), 4, "{status}");
@@ -963,7 +1175,7 @@ fn an_interrupted_apply_is_finished_and_a_later_user_edit_is_kept() {
 fn an_interrupted_apply_whose_branch_was_moved_by_hand_is_left_to_the_user() {
     let f = Fixture::new();
     // Killed after writing the journal, before moving the branch; then the user commits.
-    kill_at(&f, &phases(), "JournalWritten");
+    kill_at(&f, &phases(), &serde_json::json!({}), "JournalWritten");
     git(&f.dir, &["commit", "-q", "-m", "by hand"]);
     assert_refused(
         &f.dir,
@@ -1014,6 +1226,34 @@ fn the_callers_git_environment_is_ignored() {
     fsck_clean(&f.dir);
 }
 
+#[test]
+fn an_interrupted_no_commit_apply_is_finished_by_a_rerun() {
+    let f = Fixture::new();
+    let base = f.head();
+    let options = serde_json::json!({"no_commit": true});
+    // Killed after the first file was replaced: some files new, some old.
+    kill_at(
+        &f,
+        &phases(),
+        &options,
+        "FileWritten { path: \"README.md\" }",
+    );
+    assert_eq!(f.read("README.md"), "# homelab\n\nmanaged by hapl\n");
+    assert!(!f.dir.join("apps/home-assistant/release.yaml").exists());
+    let opts = ApplyOptions {
+        no_commit: true,
+        ..ApplyOptions::default()
+    };
+    apply(&f.dir, &phases(), &opts).unwrap();
+    assert_eq!(f.head(), base);
+    assert_eq!(
+        f.read("apps/home-assistant/release.yaml"),
+        "kind: HelmRelease\n"
+    );
+    assert!(!f.dir.join("infra/controllers/old.yaml").exists());
+    assert!(!f.dir.join(".git/hapl-tmp").exists());
+}
+
 /// A small deterministic generator (the crash test must be reproducible from its seed).
 struct Lcg(u64);
 
@@ -1038,19 +1278,32 @@ fn copy_dir(from: &Path, to: &Path) {
     assert!(ok, "cp -a {} {}", from.display(), to.display());
 }
 
-/// Wait until every process of the killed child's process group (git commands it started) is
-/// gone, so the checks see what a crash leaves behind and nothing still moving.
+/// Whether a live (not zombie) process is in process group `pgid`, from `/proc/*/stat`.
+fn group_alive(pgid: u32) -> bool {
+    let Ok(entries) = fs::read_dir("/proc") else {
+        return false;
+    };
+    entries.flatten().any(|e| {
+        let Ok(stat) = fs::read_to_string(e.path().join("stat")) else {
+            return false;
+        };
+        // pid (comm) state ppid pgrp ...; comm may hold spaces and parentheses.
+        let Some((_, rest)) = stat.rsplit_once(')') else {
+            return false;
+        };
+        let fields: Vec<&str> = rest.split_whitespace().collect();
+        fields.len() > 2 && fields[0] != "Z" && fields[2] == pgid.to_string()
+    })
+}
+
+/// Wait until every process of the killed child's process group (git commands it started) has
+/// exited, so the checks see what a crash leaves behind and nothing still moving. (Exited
+/// orphans may stay zombies for seconds under some init processes; they do nothing.)
 fn wait_for_group(pgid: u32) {
     let deadline = Instant::now() + Duration::from_secs(10);
-    while Command::new("kill")
-        .args(["-0", "--", &format!("-{pgid}")])
-        .stderr(Stdio::null())
-        .status()
-        .unwrap()
-        .success()
-    {
+    while group_alive(pgid) {
         assert!(Instant::now() < deadline, "process group {pgid} lingers");
-        std::thread::sleep(Duration::from_millis(2));
+        std::thread::sleep(Duration::from_millis(1));
     }
 }
 
@@ -1126,8 +1379,14 @@ fn kill_9_at_any_instant_leaves_old_or_new_and_a_rerun_finishes() {
                     while kills.load(Ordering::SeqCst) < 200 {
                         let run = next.fetch_add(1, Ordering::SeqCst);
                         assert!(run < 600, "too few runs were killed");
-                        let delay = Lcg(seed ^ run).next(2500);
-                        let (killed, landed_new) = case.run(run, run % steps, delay);
+                        // The first `steps` runs are held at their step and killed there;
+                        // the others are killed a random time after it, mid-work.
+                        let kill = if run < steps {
+                            Kill::Paused
+                        } else {
+                            Kill::After(Lcg(seed ^ run).next(2500))
+                        };
+                        let (killed, landed_new) = case.run(run, run % steps, kill);
                         if killed {
                             kills.fetch_add(1, Ordering::SeqCst);
                         }
@@ -1163,6 +1422,14 @@ fn kill_9_at_any_instant_leaves_old_or_new_and_a_rerun_finishes() {
     );
 }
 
+/// How a crash run is killed: held at its step and killed there, or killed by a `kill -9`
+/// sent this many µs after reaching it (while the work goes on).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kill {
+    Paused,
+    After(u64),
+}
+
 /// What a crash run needs to know.
 struct CrashCase<'a> {
     tmp: &'a Path,
@@ -1178,23 +1445,37 @@ struct CrashCase<'a> {
 impl CrashCase<'_> {
     /// Apply on a fresh copy with a kill at `step` + `delay` µs, check the state the kill left,
     /// run again, check the end state. Returns (killed, branch had moved when killed).
-    fn run(&self, run: u64, step: u64, delay: u64) -> (bool, bool) {
+    fn run(&self, run: u64, step: u64, kill: Kill) -> (bool, bool) {
         let dir = self.tmp.join(format!("run-{run}"));
         copy_dir(self.template, &dir);
         let spec = self.tmp.join(format!("run-{run}.json"));
-        fs::write(&spec, spec_json(&dir, &phases())).unwrap();
-        let mut child = example(self.tmp, &spec)
-            .env("APPLY_SPEC_KILL_AT_STEP", step.to_string())
-            .env("APPLY_SPEC_KILL_DELAY_US", delay.to_string())
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .process_group(0)
-            .spawn()
+        // A kill between creating the lock and writing the pid into it leaves an empty lock,
+        // taken over once older than a few seconds: the rerun waits for that.
+        let options = serde_json::json!({"lock_wait_ms": 10_000});
+        fs::write(&spec, spec_with(&dir, &phases(), &options)).unwrap();
+        let mut cmd = example(self.tmp, &spec);
+        cmd.stderr(Stdio::null()).process_group(0);
+        match kill {
+            Kill::Paused => cmd.env("APPLY_SPEC_PAUSE_AT_STEP", step.to_string()),
+            Kill::After(delay) => cmd
+                .env("APPLY_SPEC_KILL_AT_STEP", step.to_string())
+                .env("APPLY_SPEC_KILL_DELAY_US", delay.to_string()),
+        };
+        let mut child = cmd.spawn().unwrap();
+        if kill == Kill::Paused {
+            let mut line = String::new();
+            std::io::BufRead::read_line(
+                &mut std::io::BufReader::new(child.stdout.as_mut().unwrap()),
+                &mut line,
+            )
             .unwrap();
+            assert_eq!(line, "paused\n", "run {run} did not reach step {step}");
+            child.kill().unwrap();
+        }
         let pgid = child.id();
         let status = child.wait().unwrap();
         wait_for_group(pgid);
-        let context = format!("run {run}, kill at step {step} + {delay} µs");
+        let context = format!("run {run}, kill at step {step} ({kill:?})");
         let killed = status.signal() == Some(9);
         if !killed {
             assert!(status.success(), "{context}: exit {status}");

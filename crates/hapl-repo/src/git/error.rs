@@ -89,10 +89,17 @@ impl fmt::Display for ApplyError {
                 "`{}` is a bare repository; apply to a clone with a work tree",
                 path.display()
             ),
-            ApplyError::OperationInProgress { operation } => write!(
-                f,
-                "a {operation} is in progress; finish it or abort it (`git {operation} --abort`) first"
-            ),
+            ApplyError::OperationInProgress { operation } => {
+                let abort = if *operation == "bisect" {
+                    "git bisect reset".to_owned()
+                } else {
+                    format!("git {operation} --abort")
+                };
+                write!(
+                    f,
+                    "a {operation} is in progress; finish it or end it (`{abort}`) first"
+                )
+            }
             ApplyError::DetachedHead { commit } => write!(
                 f,
                 "`HEAD` is detached{}; check out a branch, or allow detached commits",

@@ -64,9 +64,10 @@ impl Journal {
         }
     }
 
-    /// Write atomically and durably: temp file, fsync, rename, fsync the directory.
-    pub(crate) fn write(&self, path: &Path) -> Result<(), ApplyError> {
-        let temp = path.with_extension("json.tmp");
+    /// Write atomically and durably: a temporary file in `tmp` (cleaned by the next run if
+    /// this one dies), fsync, rename, fsync the directory.
+    pub(crate) fn write(&self, path: &Path, tmp: &Path) -> Result<(), ApplyError> {
+        let temp = tmp.join("journal.json");
         let bytes = serde_json::to_vec_pretty(self)
             .map_err(|e| io_at(path)(io::Error::new(io::ErrorKind::InvalidData, e.to_string())))?;
         (|| {

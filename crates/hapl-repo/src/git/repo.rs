@@ -165,6 +165,18 @@ impl Repo {
         Ok(())
     }
 
+    /// A boolean config value, `None` if unset.
+    pub(crate) fn config_bool(&self, key: &str) -> Result<Option<bool>, ApplyError> {
+        let out = self
+            .git
+            .output(&["config", "--type=bool", "--get", key], None, &[])?;
+        Ok(match out.stdout.trim_ascii() {
+            b"true" => Some(true),
+            b"false" => Some(false),
+            _ => None,
+        })
+    }
+
     /// The id git gives a blob with these bytes.
     pub(crate) fn blob_id(&self, bytes: &[u8]) -> String {
         let header = format!("blob {}\0", bytes.len());

@@ -47,6 +47,26 @@ fn write_temp(temp: &Path, bytes: &[u8], mode: u32) -> io::Result<()> {
     file.sync_all()
 }
 
+/// Create `dir` and its missing ancestors, flushing each new entry to its parent directory.
+fn create_dirs(dir: &Path) -> io::Result<()> {
+    let mut missing = Vec::new();
+    let mut at = dir;
+    while fs::symlink_metadata(at).is_err() {
+        missing.push(at);
+        match at.parent() {
+            Some(parent) => at = parent,
+            None => break,
+        }
+    }
+    fs::create_dir_all(dir)?;
+    for created in missing.iter().rev() {
+        if let Some(parent) = created.parent() {
+            sync_dir(parent)?;
+        }
+    }
+    Ok(())
+}
+
 /// Replace `target` with `bytes`. `staging` is a fresh path in the git directory;
 /// `staged` is called once the bytes are on disk and before the rename.
 pub(crate) fn replace(
@@ -57,7 +77,7 @@ pub(crate) fn replace(
     staged: &mut dyn FnMut(),
 ) -> io::Result<()> {
     let dir = target.parent().unwrap_or(Path::new("."));
-    fs::create_dir_all(dir)?;
+    create_dirs(dir)?;
     let existing = fs::symlink_metadata(target)
         .ok()
         .map(|m| m.permissions().mode());
