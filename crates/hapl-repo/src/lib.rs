@@ -1,8 +1,11 @@
 //! hapl's repository side: layout of rendered objects and writing trees to disk.
 //! (Reading checked-in repos, minimal diffs and git commits build on this.)
 
+pub mod emit;
 pub mod layout;
+pub mod patch;
 pub mod write;
+pub mod yaml;
 
 pub use layout::{render_tree, Tree};
 pub use write::{write_render, WriteError};
