@@ -124,8 +124,8 @@ fn means(text: &str, start: usize, value: &Value) -> bool {
         return false;
     };
     docs.iter()
-        .filter(|d| d.start <= start)
-        .last()
+        .rev()
+        .find(|d| d.start <= start)
         .and_then(|d| d.root.as_ref())
         .is_some_and(|r| {
             let v = yaml::to_value(r, &yaml::anchors(r));
