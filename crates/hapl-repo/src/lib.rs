@@ -3,7 +3,10 @@
 
 pub mod emit;
 pub mod layout;
+pub mod owned;
 pub mod patch;
+pub mod plan;
+pub mod repo;
 pub mod write;
 pub mod yaml;
 

@@ -232,8 +232,8 @@ fn trim_block_scalar_ends(node: &mut Node, text: &str) {
             {
                 // The span starts at the content; the node starts at its `|` / `>` header.
                 if let Some(i) = text[..node.start].rfind(['|', '>']) {
+                    node.line -= text[i..node.start].matches('\n').count();
                     node.start = i;
-                    node.line = line_of(text, i);
                 }
             }
             let trimmed = text[node.start..node.end].trim_end_matches([' ', '\t', '\r', '\n']);

@@ -145,7 +145,7 @@ fn parse_node(mut node: Map, pos: Position) -> RhaiResult<Node> {
 }
 
 fn new_platform(name: &str, mut opts: Map, pos: Position) -> RhaiResult<PlatformHandle> {
-    const KNOWN: &[&str] = &["cluster", "node"];
+    const KNOWN: &[&str] = &["cluster", "node", "repo"];
     if !crate::resolver::is_module_name(&name.replace('-', "_")) {
         return Err(hapl_error(
             "invalid-argument",
@@ -170,9 +170,21 @@ fn new_platform(name: &str, mut opts: Map, pos: Position) -> RhaiResult<Platform
             }
         },
     };
+    let repo = take_str(&mut opts, "repo", "`platform`", pos)?;
+    if let Some(repo) = &repo {
+        if let Err(why) = check_repo_path(repo) {
+            return Err(hapl_error(
+                "invalid-path",
+                format!("repo `{repo}` {why}"),
+                Some("give the Flux repository's folder relative to the script's folder, e.g. `flux`"),
+                pos,
+            ));
+        }
+    }
     no_more_keys(&opts, "`platform`", KNOWN, pos)?;
     let mut platform = Platform::new(name, cluster);
     platform.node = node;
+    platform.repo = repo;
     Ok(PlatformHandle(Rc::new(RefCell::new(PlatformState {
         platform,
         diagnostics: Vec::new(),
