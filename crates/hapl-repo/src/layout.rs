@@ -293,6 +293,7 @@ impl NewKustomizations {
         get: impl Fn(&str) -> Option<String>,
     ) -> Vec<(String, String)> {
         let mut child = file.to_owned();
+        let mut created: Vec<String> = Vec::new();
         loop {
             let dir = parent_dir(&child).to_owned();
             let kpath = join(&dir, "kustomization.yaml");
@@ -303,7 +304,10 @@ impl NewKustomizations {
             if let Some(text) = get(&kpath) {
                 if listed_by_flux_kustomizations(&text) && child != file {
                     // `<app>/ks.yaml` style: a Flux Kustomization, not this list, applies the
-                    // app's folder.
+                    // new folder; only the folder's own `kustomization.yaml` is needed.
+                    for dir in created.iter().skip(1) {
+                        self.dirs.remove(dir);
+                    }
                     return Vec::new();
                 }
                 return vec![(kpath, text)];
@@ -315,6 +319,7 @@ impl NewKustomizations {
                 .entry(dir.clone())
                 .or_default()
                 .insert(entry_name(&child, file));
+            created.push(dir.clone());
             if dir.is_empty() {
                 return Vec::new();
             }

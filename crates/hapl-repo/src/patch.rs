@@ -64,6 +64,7 @@ enum Slot<'a> {
 
 struct Ctx<'a> {
     text: &'a str,
+    anchors: BTreeMap<usize, &'a Node>,
     style: &'a Style,
     edits: Vec<Edit>,
 }
@@ -80,6 +81,7 @@ pub fn patch_document(
 ) -> String {
     let mut ctx = Ctx {
         text,
+        anchors: yaml::anchors(root),
         style,
         edits: Vec::new(),
     };
@@ -88,8 +90,10 @@ pub fn patch_document(
     }
     // An edit inside an anchored node changes every alias of it too: write those aliases out
     // with the value they must keep.
-    let dirty: Vec<usize> = yaml::anchors(root)
-        .into_iter()
+    let dirty: Vec<usize> = ctx
+        .anchors
+        .iter()
+        .map(|(id, n)| (*id, *n))
         .filter(|(_, n)| {
             ctx.edits
                 .iter()
@@ -172,7 +176,7 @@ fn walk(ctx: &mut Ctx, node: &Node, old: &Value, new: &Value) -> bool {
         {
             let explicit: BTreeMap<&str, &(Node, Node)> = entries
                 .iter()
-                .filter_map(|e| key_str(&e.0).map(|k| (k, e)))
+                .filter_map(|e| key_of(&ctx.anchors, &e.0).map(|k| (k, e)))
                 .collect();
             let indent = column(ctx.text, entries[0].0.start);
             let mut inserts = String::new();
@@ -269,12 +273,20 @@ fn walk(ctx: &mut Ctx, node: &Node, old: &Value, new: &Value) -> bool {
     }
 }
 
+/// A mapping key's string, through an alias (`*app :`) when it is one.
+fn key_of<'a>(anchors: &BTreeMap<usize, &'a Node>, key: &'a Node) -> Option<&'a str> {
+    match &key.kind {
+        NodeKind::Alias(id) => anchors.get(id).and_then(|n| key_str(n)),
+        _ => key_str(key),
+    }
+}
+
 fn materialize_aliases(ctx: &mut Ctx, node: &Node, new: &Value, slot: Slot, dirty: &[usize]) {
     match (&node.kind, new) {
         (NodeKind::Alias(id), _) if dirty.contains(id) => replace(ctx, node, new, slot),
         (NodeKind::Map(entries), Value::Object(n)) => {
             for (k, v) in entries {
-                if let Some(nv) = key_str(k).and_then(|k| n.get(k)) {
+                if let Some(nv) = key_of(&ctx.anchors, k).and_then(|k| n.get(k)) {
                     materialize_aliases(ctx, v, nv, Slot::MapValue(k), dirty);
                 }
             }

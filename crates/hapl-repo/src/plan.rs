@@ -357,7 +357,7 @@ fn put(
             )));
         }
         let before = work.get(&loc.file).unwrap_or_default().to_owned();
-        let after = patch_in(&before, &id, &loc.value, &new, style)
+        let after = patch_in(&before, &id, &new, style)
             .ok_or_else(|| PlanError::Refused(format!("{id} is no longer in `{}`", loc.file)))?;
         let diff = diff(&loc.file, Some(&before), Some(&after));
         work.files.insert(loc.file.clone(), Some(after));
@@ -411,16 +411,24 @@ fn find_doc<'t>(
     })
 }
 
-fn patch_in(text: &str, id: &Identity, old: &Value, new: &Value, style: &Style) -> Option<String> {
+fn patch_in(text: &str, id: &Identity, new: &Value, style: &Style) -> Option<String> {
     let docs = yaml::parse(text).ok()?;
     let doc = find_doc(&docs, id, id.namespace.as_deref())?;
     let root = doc.root.as_ref()?;
+    let old = yaml::to_value(root, &yaml::anchors(root));
+    let mut new = new.clone();
+    // A namespace the folder's `kustomization.yaml` sets stays implicit.
+    if old.pointer("/metadata/namespace").is_none() {
+        if let Some(meta) = new.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.remove("namespace");
+        }
+    }
     Some(patch::patch_document(
         text,
         root,
         (doc.start, doc.end),
-        old,
-        new,
+        &old,
+        &new,
         style,
     ))
 }
@@ -534,34 +542,53 @@ fn split_keep(text: &str) -> Vec<&str> {
     parts
 }
 
-/// A unified diff of one file, secrets masked.
+/// A unified diff of one file, secrets masked: lines are compared as written and printed
+/// masked, so a changed secret shows as a changed line without its value.
 fn diff(path: &str, before: Option<&str>, after: Option<&str>) -> FileDiff {
-    let old = mask_secrets(before.unwrap_or(""));
-    let new = mask_secrets(after.unwrap_or(""));
-    let text = similar::TextDiff::from_lines(&old, &new);
-    let a = if before.is_some() {
-        format!("a/{path}")
-    } else {
-        "/dev/null".to_owned()
-    };
-    let b = if after.is_some() {
-        format!("b/{path}")
-    } else {
-        "/dev/null".to_owned()
-    };
+    let (old, new) = (before.unwrap_or(""), after.unwrap_or(""));
+    let (old_masked, new_masked) = (mask_secrets(old), mask_secrets(new));
+    let old_lines: Vec<&str> = old_masked.split_inclusive('\n').collect();
+    let new_lines: Vec<&str> = new_masked.split_inclusive('\n').collect();
+    let text = similar::TextDiff::from_lines(old, new);
     let mut out = String::new();
-    for hunk in text
-        .unified_diff()
-        .context_radius(3)
-        .header(&a, &b)
-        .iter_hunks()
-    {
-        out.push_str(&hunk.to_string());
+    for group in text.grouped_ops(3) {
+        let (first, last) = (&group[0], &group[group.len() - 1]);
+        let (o, n) = (first.old_range().start, first.new_range().start);
+        let (ol, nl) = (last.old_range().end - o, last.new_range().end - n);
+        let start = |s: usize, l: usize| if l == 0 { s } else { s + 1 };
+        out.push_str(&format!(
+            "@@ -{},{ol} +{},{nl} @@\n",
+            start(o, ol),
+            start(n, nl)
+        ));
+        for op in &group {
+            for change in text.iter_changes(op) {
+                let (sign, line) = match change.tag() {
+                    similar::ChangeTag::Equal => (' ', old_lines[change.old_index().expect("old")]),
+                    similar::ChangeTag::Delete => {
+                        ('-', old_lines[change.old_index().expect("old")])
+                    }
+                    similar::ChangeTag::Insert => {
+                        ('+', new_lines[change.new_index().expect("new")])
+                    }
+                };
+                out.push(sign);
+                out.push_str(line.trim_end_matches(['\n', '\r']));
+                out.push('\n');
+                if !line.ends_with('\n') {
+                    out.push_str("\\ No newline at end of file\n");
+                }
+            }
+        }
     }
+    let name = |side: Option<&str>, prefix: &str| match side {
+        Some(_) => format!("{prefix}/{path}"),
+        None => "/dev/null".to_owned(),
+    };
     let diff = if out.is_empty() {
         String::new()
     } else {
-        format!("--- {a}\n+++ {b}\n{out}")
+        format!("--- {}\n+++ {}\n{out}", name(before, "a"), name(after, "b"))
     };
     FileDiff {
         path: path.to_owned(),

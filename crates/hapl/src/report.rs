@@ -4,6 +4,7 @@ use std::io::Write;
 
 use ariadne::{Color, Config, IndexType, Label, Report, ReportKind};
 use hapl_core::{Diagnostic, Severity, Span};
+use hapl_repo::owned::OWNED_PATH;
 use hapl_repo::plan::{Action, Plan};
 use hapl_script::Sources;
 
@@ -193,6 +194,9 @@ pub fn plan_text(plan: &Plan, color: bool) -> String {
                     out.push_str(&format!("    {line}\n"));
                 }
             }
+        }
+        if phase.write_hashes.contains_key(OWNED_PATH) {
+            out.push_str(&format!("  records what hapl owns in {OWNED_PATH}\n"));
         }
         out.push('\n');
     }
