@@ -79,34 +79,26 @@ pub fn patch_document(
     new: &Value,
     style: &Style,
 ) -> String {
-    let mut ctx = Ctx {
-        text,
-        anchors: yaml::anchors(root),
-        style,
-        edits: Vec::new(),
-    };
-    if !walk(&mut ctx, root, old, new) {
-        replace(&mut ctx, root, new, Slot::Root);
-    }
-    // An edit inside an anchored node changes every alias of it too: write those aliases out
-    // with the value they must keep.
-    let dirty: Vec<usize> = ctx
-        .anchors
-        .iter()
-        .map(|(id, n)| (*id, *n))
-        .filter(|(_, n)| {
-            ctx.edits
-                .iter()
-                .any(|e| e.start < n.end.max(n.start + 1) && e.end >= n.start)
-        })
-        .map(|(id, _)| id)
-        .collect();
-    if !dirty.is_empty() {
-        materialize_aliases(&mut ctx, root, new, Slot::Root, &dirty);
-    }
-    let patched = apply(text, ctx.edits);
-    if means(&patched, doc_range.0, new) {
-        return patched;
+    let mut patched = edit_once(text, root, old, new, style);
+    // An edit inside an anchored node changes its aliases and `<<` merges too; the next pass
+    // sees those as differences and pins them (an alias written out, an explicit key).
+    for _ in 0..3 {
+        let Ok(docs) = yaml::parse(&patched) else {
+            break;
+        };
+        let Some(root) = docs
+            .iter()
+            .rev()
+            .find(|d| d.start <= doc_range.0)
+            .and_then(|d| d.root.as_ref())
+        else {
+            break;
+        };
+        let now = yaml::to_value(root, &yaml::anchors(root));
+        if same(&now, new) {
+            return patched;
+        }
+        patched = edit_once(&patched, root, &now, new, style);
     }
     // The in-place edit did not read back as the new value (an anchor used elsewhere, say):
     // rewrite this one document.
@@ -122,19 +114,18 @@ pub fn patch_document(
     out
 }
 
-/// Whether the document starting at `start` of `text` means `value`.
-fn means(text: &str, start: usize, value: &Value) -> bool {
-    let Ok(docs) = yaml::parse(text) else {
-        return false;
+/// One pass of edits from `old` (what `root` means) towards `new`.
+fn edit_once(text: &str, root: &Node, old: &Value, new: &Value, style: &Style) -> String {
+    let mut ctx = Ctx {
+        text,
+        anchors: yaml::anchors(root),
+        style,
+        edits: Vec::new(),
     };
-    docs.iter()
-        .rev()
-        .find(|d| d.start <= start)
-        .and_then(|d| d.root.as_ref())
-        .is_some_and(|r| {
-            let v = yaml::to_value(r, &yaml::anchors(r));
-            same(&v, value)
-        })
+    if !walk(&mut ctx, root, old, new) {
+        replace(&mut ctx, root, new, Slot::Root);
+    }
+    apply(text, ctx.edits)
 }
 
 fn apply(text: &str, mut edits: Vec<Edit>) -> String {
@@ -278,25 +269,6 @@ fn key_of<'a>(anchors: &BTreeMap<usize, &'a Node>, key: &'a Node) -> Option<&'a 
     match &key.kind {
         NodeKind::Alias(id) => anchors.get(id).and_then(|n| key_str(n)),
         _ => key_str(key),
-    }
-}
-
-fn materialize_aliases(ctx: &mut Ctx, node: &Node, new: &Value, slot: Slot, dirty: &[usize]) {
-    match (&node.kind, new) {
-        (NodeKind::Alias(id), _) if dirty.contains(id) => replace(ctx, node, new, slot),
-        (NodeKind::Map(entries), Value::Object(n)) => {
-            for (k, v) in entries {
-                if let Some(nv) = key_of(&ctx.anchors, k).and_then(|k| n.get(k)) {
-                    materialize_aliases(ctx, v, nv, Slot::MapValue(k), dirty);
-                }
-            }
-        }
-        (NodeKind::Seq(items), Value::Array(n)) => {
-            for (item, nv) in items.iter().zip(n) {
-                materialize_aliases(ctx, item, nv, Slot::SeqItem, dirty);
-            }
-        }
-        _ => {}
     }
 }
 
