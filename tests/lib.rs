@@ -5,5 +5,6 @@ mod support;
 mod book;
 mod cli;
 mod legacy_repo;
+mod plan;
 mod rules;
 mod schema;

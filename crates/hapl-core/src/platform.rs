@@ -134,6 +134,9 @@ pub struct Platform {
     pub objects: Vec<PlatformObject>,
     /// Layer → directory overrides set by the script (adopting a repo with its own layout).
     pub layer_dirs: BTreeMap<String, String>,
+    /// The Flux repository the platform is planned against (`platform(name, #{ repo })`), a
+    /// path relative to the script's folder.
+    pub repo: Option<String>,
 }
 
 impl Platform {
@@ -147,6 +150,7 @@ impl Platform {
             waivers: Vec::new(),
             objects: Vec::new(),
             layer_dirs: BTreeMap::new(),
+            repo: None,
         }
     }
 

@@ -171,7 +171,7 @@ fn parse_nas(mut nas: Map, pos: Position) -> RhaiResult<Nas> {
 }
 
 fn new_platform(ctx: &NativeCallContext, name: &str, mut opts: Map) -> RhaiResult<PlatformHandle> {
-    const KNOWN: &[&str] = &["cluster", "node", "nas"];
+    const KNOWN: &[&str] = &["cluster", "node", "nas", "repo"];
     let pos = ctx.call_position();
     if !crate::resolver::is_module_name(&name.replace('-', "_")) {
         return Err(hapl_error(
@@ -210,10 +210,22 @@ fn new_platform(ctx: &NativeCallContext, name: &str, mut opts: Map) -> RhaiResul
             )),
         },
     };
+    let repo = take_str(&mut opts, "repo", "`platform`", pos)?;
+    if let Some(repo) = &repo {
+        if let Err(why) = check_repo_path(repo) {
+            return Err(hapl_error(
+                "invalid-path",
+                format!("repo `{repo}` {why}"),
+                Some("give the Flux repository's folder relative to the script's folder, e.g. `flux`"),
+                pos,
+            ));
+        }
+    }
     no_more_keys(&opts, "`platform`", KNOWN, pos)?;
     let mut platform = Platform::new(name, cluster);
     platform.node = node;
     platform.nas = nas;
+    platform.repo = repo;
     platform.origin = Some(origin_of(ctx, &main_file(ctx)));
     Ok(PlatformHandle(Rc::new(RefCell::new(PlatformState {
         platform,

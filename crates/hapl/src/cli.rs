@@ -9,9 +9,10 @@ use hapl_script::{Evaluation, Options};
 
 use crate::report::Renderer;
 
-/// Exit codes: 0 ok, 1 error.
+/// Exit codes: 0 ok (for `plan`: no changes), 1 error, 2 (`plan`) changes to make.
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_ERROR: i32 = 1;
+pub const EXIT_CHANGES: i32 = 2;
 
 #[derive(Parser)]
 #[command(
@@ -67,6 +68,34 @@ enum Command {
         #[arg(long, conflicts_with = "rule")]
         list: bool,
     },
+    /// Show the minimal change to the Flux repository that makes it hold the platform.
+    /// Exit code 0: no changes, 2: changes, 1: error.
+    Plan(PlanArgs),
+}
+
+#[derive(clap::Args)]
+struct PlanArgs {
+    /// The Flux repository [default: the platform's `repo`, else the script's folder].
+    #[arg(long, value_name = "DIR")]
+    repo: Option<PathBuf>,
+    /// Plan only this phase (1-6).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=6))]
+    phase: Option<u8>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    format: Format,
+    /// Also save the plan (JSON, with the base commit and the hashes of the files read).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Report unreadable YAML files as findings instead of stopping.
+    #[arg(long)]
+    keep_going: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum Format {
+    Text,
+    Json,
+    Markdown,
 }
 
 pub fn run() -> i32 {
@@ -83,6 +112,10 @@ pub fn run() -> i32 {
         }
     };
     let renderer = Renderer { color };
+    let color_out = !matches!(cli.color, ColorChoice::Never)
+        && (matches!(cli.color, ColorChoice::Always)
+            || std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+                && std::io::stdout().is_terminal());
     let options = Options {
         lib_dir: Some(
             cli.lib
@@ -107,6 +140,56 @@ pub fn run() -> i32 {
         Command::Check => check(&evaluation, &renderer),
         Command::Render { out } => render(&evaluation, &out),
         Command::Explain { .. } => unreachable!("handled before evaluation"),
+        Command::Plan(args) => plan(&evaluation, &renderer, &cli.script, &args, color_out),
+    }
+}
+
+fn plan(
+    evaluation: &Evaluation,
+    renderer: &Renderer,
+    script: &Path,
+    args: &PlanArgs,
+    color: bool,
+) -> i32 {
+    // A platform that breaks a rule is never planned: the user fixes it (or waives it with a
+    // reason) first. Warnings and waiver notes are shown and do not stop the plan.
+    let findings = hapl_core::rules::check(&evaluation.platform, &rule_settings());
+    print_diagnostics(renderer, &findings, &evaluation.sources);
+    if findings.iter().any(Diagnostic::is_error) {
+        return EXIT_ERROR;
+    }
+    let repo = match (&args.repo, &evaluation.platform.repo) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(rel)) => script_dir(script).join(rel),
+        (None, None) => script_dir(script),
+    };
+    let options = hapl_repo::plan::PlanOptions {
+        phase: args.phase,
+        keep_going: args.keep_going,
+    };
+    let plan = match hapl_repo::plan::plan(&evaluation.platform, &repo, &options) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    };
+    let json = || serde_json::to_string_pretty(&plan).expect("plans serialize") + "\n";
+    if let Some(out) = &args.out {
+        if let Err(e) = hapl_repo::write::write_file_atomic(out, json().as_bytes()) {
+            eprintln!("error: {e}");
+            return EXIT_ERROR;
+        }
+    }
+    match args.format {
+        Format::Text => print!("{}", crate::report::plan_text(&plan, color)),
+        Format::Json => print!("{}", json()),
+        Format::Markdown => print!("{}", crate::report::plan_markdown(&plan)),
+    }
+    if plan.is_empty() {
+        EXIT_OK
+    } else {
+        EXIT_CHANGES
     }
 }
 

@@ -4,6 +4,8 @@ use std::io::Write;
 
 use ariadne::{Color, Config, IndexType, Label, Report, ReportKind};
 use hapl_core::{Diagnostic, Severity, Span};
+use hapl_repo::owned::OWNED_PATH;
+use hapl_repo::plan::{Action, Plan};
 use hapl_script::Sources;
 
 /// The char range of a span in a text, widened to the token it starts.
@@ -192,4 +194,146 @@ pub fn budget_table(b: &hapl_core::rules::Budget) -> String {
         );
     }
     s
+}
+
+/// The seed's phases, as plans title them.
+fn phase_title(phase: Option<u8>) -> String {
+    match phase {
+        Some(1) => "Phase 1: storage & data safety".into(),
+        Some(2) => "Phase 2: Home Assistant hardening".into(),
+        Some(3) => "Phase 3: long-term metrics".into(),
+        Some(4) => "Phase 4: logging & observability".into(),
+        Some(5) => "Phase 5: Zigbee, Matter & edge".into(),
+        Some(6) => "Phase 6: backups & disaster recovery".into(),
+        Some(n) => format!("Phase {n}"),
+        None => "Objects without a phase".into(),
+    }
+}
+
+fn verb(action: Action) -> (&'static str, &'static str) {
+    match action {
+        Action::Add => ("+", "add"),
+        Action::Change => ("~", "change"),
+        Action::Delete => ("-", "delete"),
+    }
+}
+
+/// The closing line of every plan.
+pub fn plan_summary(plan: &Plan) -> String {
+    format!(
+        "Plan: {} to add, {} to change, {} to delete",
+        plan.summary.add, plan.summary.change, plan.summary.delete
+    )
+}
+
+/// A plan for a terminal: phases, each change with its object, file, reason and diff.
+pub fn plan_text(plan: &Plan, color: bool) -> String {
+    let paint = |code: &str, s: &str| {
+        if color {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_owned()
+        }
+    };
+    let mut out = String::new();
+    for phase in &plan.phases {
+        if phase.changes.is_empty() {
+            continue;
+        }
+        out.push_str(&paint("1", &phase_title(phase.phase)));
+        out.push('\n');
+        for c in &phase.changes {
+            let (sign, word) = verb(c.action);
+            let code = match c.action {
+                Action::Add => "32",
+                Action::Change => "33",
+                Action::Delete => "31",
+            };
+            out.push_str(&format!(
+                "  {} {}\n      file: {}\n      why:  {}\n",
+                paint(code, &format!("{sign} {word}")),
+                paint("1", &c.object.to_string()),
+                c.file,
+                c.reason
+            ));
+            for d in &c.diffs {
+                for line in d.diff.lines() {
+                    let code = if line.starts_with("+++") || line.starts_with("---") {
+                        "1"
+                    } else if line.starts_with('+') {
+                        "32"
+                    } else if line.starts_with('-') {
+                        "31"
+                    } else if line.starts_with("@@") {
+                        "36"
+                    } else {
+                        ""
+                    };
+                    let line = if code.is_empty() {
+                        line.to_owned()
+                    } else {
+                        paint(code, line)
+                    };
+                    out.push_str(&format!("    {line}\n"));
+                }
+            }
+        }
+        if phase.write_hashes.contains_key(OWNED_PATH) {
+            out.push_str(&format!("  records what hapl owns in {OWNED_PATH}\n"));
+        }
+        out.push('\n');
+    }
+    notes(plan, &mut out, "");
+    out.push_str(&paint("1", &plan_summary(plan)));
+    out.push('\n');
+    out
+}
+
+fn notes(plan: &Plan, out: &mut String, bullet: &str) {
+    if !plan.not_inspected.is_empty() {
+        out.push_str(&format!(
+            "Not inspected ({} files, kept byte-identical):\n",
+            plan.not_inspected.len()
+        ));
+        for n in &plan.not_inspected {
+            out.push_str(&format!("  {bullet}{}: {}\n", n.file, n.why));
+        }
+    }
+    if !plan.findings.is_empty() {
+        out.push_str(&format!("Unreadable ({} files):\n", plan.findings.len()));
+        for f in &plan.findings {
+            out.push_str(&format!("  {bullet}{f}\n"));
+        }
+    }
+}
+
+/// A plan as a pull-request comment.
+pub fn plan_markdown(plan: &Plan) -> String {
+    let mut out = format!("### hapl plan\n\n**{}**\n\n", plan_summary(plan));
+    if let Some(commit) = &plan.base_commit {
+        out.push_str(&format!("Base commit: `{commit}`\n\n"));
+    }
+    for phase in &plan.phases {
+        if phase.changes.is_empty() {
+            continue;
+        }
+        out.push_str(&format!("#### {}\n\n", phase_title(phase.phase)));
+        for c in &phase.changes {
+            let (_, word) = verb(c.action);
+            out.push_str(&format!(
+                "- **{word}** `{}` in `{}`: {}\n",
+                c.object, c.file, c.reason
+            ));
+            let diff: String = c.diffs.iter().map(|d| d.diff.as_str()).collect();
+            if !diff.is_empty() {
+                let fence = if diff.contains("```") { "~~~~" } else { "```" };
+                out.push_str(&format!(
+                    "\n  <details><summary>diff</summary>\n\n{fence}diff\n{diff}{fence}\n\n  </details>\n\n"
+                ));
+            }
+        }
+        out.push('\n');
+    }
+    notes(plan, &mut out, "- ");
+    out
 }

@@ -1,0 +1,614 @@
+//! The plan: what changes in the repository for it to hold the platform, as data.
+//!
+//! Objects are compared by meaning ([`crate::patch::same`]); an object that exists changes in
+//! place ([`crate::patch`]), a new one goes where the repo puts such things
+//! ([`crate::layout::Placer`]) and into its folder's `kustomization.yaml`, and an object hapl
+//! owns ([`crate::owned`]) that the script no longer declares is deleted. Changes are grouped by
+//! the seed's phase (1–6, then objects without one); every phase carries the full bytes of each
+//! file it writes and the files it deletes, on top of the phases before it, so a phase can be
+//! applied (and committed) on its own.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::Path;
+
+use hapl_core::{render, Identity, Platform, PlatformObject};
+use serde::Serialize;
+use serde_json::Value;
+
+use crate::emit::Style;
+use crate::layout::{self, Placer};
+use crate::owned::{Owned, OWNED_PATH};
+use crate::patch::{self, same};
+use crate::repo::{self, Finding, NotInspected, ReadError, Repo};
+use crate::yaml;
+
+/// Version of the plan's JSON form (`hapl plan --format json`, `--out`).
+pub const SCHEMA: &str = "hapl.dev/plan/v1";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Action {
+    Add,
+    Change,
+    Delete,
+}
+
+/// One file's change, as a unified diff with secret values masked.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FileDiff {
+    pub path: String,
+    pub diff: String,
+}
+
+/// One object's change.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Change {
+    pub action: Action,
+    #[serde(serialize_with = "ser_identity")]
+    pub object: Identity,
+    /// The file holding the object.
+    pub file: String,
+    /// Why, in one sentence: the object's `reason`, or which module made it.
+    pub reason: String,
+    /// The edits this change makes (the object's file, then `kustomization.yaml` files).
+    pub diffs: Vec<FileDiff>,
+}
+
+fn ser_identity<S: serde::Serializer>(id: &Identity, s: S) -> Result<S::Ok, S::Error> {
+    use serde::ser::SerializeMap;
+    let mut m = s.serialize_map(None)?;
+    m.serialize_entry("group", &id.group)?;
+    m.serialize_entry("kind", &id.kind)?;
+    m.serialize_entry("namespace", &id.namespace)?;
+    m.serialize_entry("name", &id.name)?;
+    m.end()
+}
+
+/// The changes of one phase and what they do to the files.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct PhasePlan {
+    /// 1–6, or `None` for objects without a phase.
+    pub phase: Option<u8>,
+    pub changes: Vec<Change>,
+    /// Path → full new bytes, on top of the earlier phases (includes the ownership record).
+    /// Never serialized: it may hold secret values.
+    #[serde(skip)]
+    pub writes: BTreeMap<String, String>,
+    /// Paths to delete.
+    pub deletes: Vec<String>,
+    /// sha256 of each write, so a saved plan can be checked against a fresh one.
+    pub write_hashes: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Summary {
+    pub add: usize,
+    pub change: usize,
+    pub delete: usize,
+}
+
+/// The plan as data.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Plan {
+    pub schema: &'static str,
+    /// `git rev-parse HEAD` of the repo, when it is a git work tree with a commit.
+    pub base_commit: Option<String>,
+    pub summary: Summary,
+    pub phases: Vec<PhasePlan>,
+    /// sha256 of every file read, by path.
+    pub read_hashes: BTreeMap<String, String>,
+    pub not_inspected: Vec<NotInspected>,
+    /// Files that could not be read (only with `keep_going`).
+    pub findings: Vec<Finding>,
+}
+
+impl Plan {
+    pub fn is_empty(&self) -> bool {
+        self.phases.iter().all(|p| p.changes.is_empty())
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct PlanOptions {
+    /// Plan only the objects of this phase.
+    pub phase: Option<u8>,
+    /// A broken file is a finding instead of an error.
+    pub keep_going: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PlanError {
+    Read(ReadError),
+    /// The plan would have to do something hapl never does.
+    Refused(String),
+}
+
+impl std::fmt::Display for PlanError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            PlanError::Read(e) => write!(f, "{e}"),
+            PlanError::Refused(why) => f.write_str(why),
+        }
+    }
+}
+
+impl std::error::Error for PlanError {}
+
+/// The working copy the plan edits: path → text (`None` once deleted).
+struct Work<'a> {
+    repo: &'a Repo,
+    files: BTreeMap<String, Option<String>>,
+}
+
+impl Work<'_> {
+    fn get(&self, path: &str) -> Option<&str> {
+        match self.files.get(path) {
+            Some(t) => t.as_deref(),
+            None => self.repo.files.get(path).map(|f| f.text.as_str()),
+        }
+    }
+
+    fn exists(&self, path: &str) -> bool {
+        match self.files.get(path) {
+            Some(t) => t.is_some(),
+            None => self
+                .repo
+                .paths
+                .binary_search_by(|p| p.as_str().cmp(path))
+                .is_ok(),
+        }
+    }
+}
+
+/// Plan the platform against the repository in `dir` (a missing `dir` is an empty repo).
+pub fn plan(platform: &Platform, dir: &Path, options: &PlanOptions) -> Result<Plan, PlanError> {
+    let repo = repo::read(dir, options.keep_going).map_err(PlanError::Read)?;
+    let mut plan = plan_repo(platform, &repo, options)?;
+    plan.base_commit = base_commit(dir);
+    Ok(plan)
+}
+
+fn base_commit(dir: &Path) -> Option<String> {
+    let out = std::process::Command::new("git")
+        .args(["rev-parse", "--verify", "--quiet", "HEAD"])
+        .current_dir(dir)
+        .output()
+        .ok()?;
+    let head = String::from_utf8(out.stdout).ok()?.trim().to_owned();
+    (out.status.success() && !head.is_empty()).then_some(head)
+}
+
+fn phase_key(p: Option<u8>) -> u8 {
+    p.unwrap_or(u8::MAX)
+}
+
+/// Plan against a repository already read.
+pub fn plan_repo(
+    platform: &Platform,
+    repo: &Repo,
+    options: &PlanOptions,
+) -> Result<Plan, PlanError> {
+    let mut owned = Owned::parse(repo.files.get(OWNED_PATH).map(|f| f.text.as_str()))
+        .map_err(PlanError::Refused)?;
+    let style = repo.style();
+    let mut placer = Placer::new(platform, repo);
+    let mut work = Work {
+        repo,
+        files: BTreeMap::new(),
+    };
+    let wanted = |p: Option<u8>| options.phase.is_none() || options.phase == p;
+
+    let declared: BTreeSet<Identity> = platform.objects.iter().map(|o| o.identity()).collect();
+    // Phase → objects to put in place, then owned objects to delete.
+    let mut by_phase: BTreeMap<u8, (Vec<&PlatformObject>, Vec<Identity>)> = BTreeMap::new();
+    for obj in platform.objects.iter().filter(|o| wanted(o.phase)) {
+        by_phase
+            .entry(phase_key(obj.phase))
+            .or_default()
+            .0
+            .push(obj);
+    }
+    for (id, (_, phase)) in &owned.objects {
+        if !declared.contains(id) && wanted(*phase) {
+            by_phase
+                .entry(phase_key(*phase))
+                .or_default()
+                .1
+                .push(id.clone());
+        }
+    }
+
+    let mut phases = Vec::new();
+    let mut summary = Summary {
+        add: 0,
+        change: 0,
+        delete: 0,
+    };
+    for (key, (objects, gone)) in by_phase {
+        let before = work.files.clone();
+        let owned_before = owned.clone();
+        let mut changes = Vec::new();
+        let mut kustomizations = layout::NewKustomizations::default();
+        for obj in objects {
+            if let Some(change) = put(
+                obj,
+                repo,
+                &mut work,
+                &mut placer,
+                &mut kustomizations,
+                &style,
+                &mut owned,
+            )? {
+                changes.push(change);
+            }
+        }
+        for id in gone {
+            if let Some(change) = delete(&id, &mut work, &mut owned)? {
+                changes.push(change);
+            }
+            owned.objects.remove(&id);
+        }
+        for kpath in kustomizations.write(&mut work.files, &style) {
+            // Show a created `kustomization.yaml` with the first change placed below it.
+            let dir = kpath.trim_end_matches("kustomization.yaml");
+            if let Some(c) = changes.iter_mut().find(|c| c.file.starts_with(dir)) {
+                c.diffs
+                    .push(diff(&kpath, None, work.files[&kpath].as_deref()));
+            }
+        }
+        if owned != owned_before {
+            work.files
+                .insert(OWNED_PATH.to_owned(), Some(owned.render()));
+        }
+        for c in &changes {
+            match c.action {
+                Action::Add => summary.add += 1,
+                Action::Change => summary.change += 1,
+                Action::Delete => summary.delete += 1,
+            }
+        }
+        let mut writes = BTreeMap::new();
+        let mut deletes = Vec::new();
+        for (path, text) in &work.files {
+            if before.get(path) == Some(text) {
+                continue;
+            }
+            match text {
+                Some(t) => {
+                    writes.insert(path.clone(), t.clone());
+                }
+                None => deletes.push(path.clone()),
+            }
+        }
+        if changes.is_empty() && writes.is_empty() && deletes.is_empty() {
+            continue;
+        }
+        let write_hashes = writes
+            .iter()
+            .map(|(p, t)| (p.clone(), repo::sha256_hex(t.as_bytes())))
+            .collect();
+        phases.push(PhasePlan {
+            phase: (key != u8::MAX).then_some(key),
+            changes,
+            writes,
+            deletes,
+            write_hashes,
+        });
+    }
+    Ok(Plan {
+        schema: SCHEMA,
+        base_commit: None,
+        summary,
+        phases,
+        read_hashes: repo.hashes.clone(),
+        not_inspected: repo.not_inspected.clone(),
+        findings: repo.findings.clone(),
+    })
+}
+
+/// Why an object is in the plan, in one sentence.
+fn reason_of(obj: &PlatformObject) -> String {
+    if let Some(r) = &obj.reason {
+        return r.clone();
+    }
+    match obj.origin.frames.last() {
+        Some(frame) => format!(
+            "made by `{}`, called at {}:{}",
+            frame.function, obj.origin.site.file, obj.origin.site.line
+        ),
+        None => format!(
+            "declared at {}:{}",
+            obj.origin.site.file, obj.origin.site.line
+        ),
+    }
+}
+
+/// Bring one declared object into the repo: nothing, a change in place, or a new file.
+fn put(
+    obj: &PlatformObject,
+    repo: &Repo,
+    work: &mut Work,
+    placer: &mut Placer,
+    kustomizations: &mut layout::NewKustomizations,
+    style: &Style,
+    owned: &mut Owned,
+) -> Result<Option<Change>, PlanError> {
+    let id = obj.identity();
+    let new = render::ordered_value(&obj.resource);
+    let located = repo
+        .objects
+        .get(&id)
+        .and_then(|locs| locs.iter().find(|l| work.get(&l.file).is_some()));
+    if let Some(loc) = located {
+        if same(&loc.value, &new) {
+            return Ok(None);
+        }
+        let file = &repo.files[&loc.file];
+        if file.encrypted {
+            return Err(PlanError::Refused(format!(
+                "{id} in `{}` is SOPS-encrypted; hapl does not edit encrypted files (decrypt, change and re-encrypt it by hand, or remove it from the script)",
+                loc.file
+            )));
+        }
+        if loc.value.is_null() || !file.fallback.is_empty() {
+            return Err(PlanError::Refused(format!(
+                "{id} in `{}` cannot be edited in place (it is an item of a list, or the file is read only by the fallback reader)",
+                loc.file
+            )));
+        }
+        let before = work.get(&loc.file).unwrap_or_default().to_owned();
+        let after = patch_in(&before, &id, &new, style)
+            .ok_or_else(|| PlanError::Refused(format!("{id} is no longer in `{}`", loc.file)))?;
+        let diff = diff(&loc.file, Some(&before), Some(&after));
+        work.files.insert(loc.file.clone(), Some(after));
+        owned
+            .objects
+            .insert(id.clone(), (loc.file.clone(), obj.phase));
+        return Ok(Some(Change {
+            action: Action::Change,
+            object: id,
+            file: loc.file.clone(),
+            reason: reason_of(obj),
+            diffs: vec![diff],
+        }));
+    }
+    let path = placer.place(obj, |p| work.exists(p));
+    let text = layout::new_file(&obj.resource, placer.modeline(&obj.resource), style);
+    let mut diffs = vec![diff(&path, None, Some(&text))];
+    work.files.insert(path.clone(), Some(text));
+    if placer.uses_kustomizations() {
+        for (kpath, before) in
+            kustomizations.add(&path, work.repo, |p| work.get(p).map(str::to_owned))
+        {
+            let after = layout::add_resource(&before, &kpath, &path);
+            if after != before {
+                diffs.push(diff(&kpath, Some(&before), Some(&after)));
+                work.files.insert(kpath, Some(after));
+            }
+        }
+    }
+    owned.objects.insert(id.clone(), (path.clone(), obj.phase));
+    Ok(Some(Change {
+        action: Action::Add,
+        object: id,
+        file: path,
+        reason: reason_of(obj),
+        diffs,
+    }))
+}
+
+/// The document of `text` holding `id`: (index, root range, value with the namespace filled).
+fn find_doc<'t>(
+    docs: &'t [yaml::Document],
+    id: &Identity,
+    inherited_ns: Option<&str>,
+) -> Option<&'t yaml::Document> {
+    docs.iter().find(|d| {
+        d.root.as_ref().is_some_and(|r| {
+            let v = yaml::to_value(r, &yaml::anchors(r));
+            repo::identity_of(&v, inherited_ns).as_ref() == Some(id)
+        })
+    })
+}
+
+fn patch_in(text: &str, id: &Identity, new: &Value, style: &Style) -> Option<String> {
+    let docs = yaml::parse(text).ok()?;
+    let doc = find_doc(&docs, id, id.namespace.as_deref())?;
+    let root = doc.root.as_ref()?;
+    let old = yaml::to_value(root, &yaml::anchors(root));
+    let mut new = new.clone();
+    // A namespace the folder's `kustomization.yaml` sets stays implicit.
+    if old.pointer("/metadata/namespace").is_none() {
+        if let Some(meta) = new.get_mut("metadata").and_then(Value::as_object_mut) {
+            meta.remove("namespace");
+        }
+    }
+    Some(patch::patch_document(
+        text,
+        root,
+        (doc.start, doc.end),
+        &old,
+        &new,
+        style,
+    ))
+}
+
+/// Remove an owned object: its document, and its file once nothing else is in it.
+fn delete(id: &Identity, work: &mut Work, owned: &mut Owned) -> Result<Option<Change>, PlanError> {
+    let Some((file, _)) = owned.objects.get(id).cloned() else {
+        return Ok(None);
+    };
+    let Some(before) = work.get(&file).map(str::to_owned) else {
+        return Ok(None);
+    };
+    let docs = yaml::parse(&before).map_err(|e| {
+        PlanError::Refused(format!("{file}:{}: invalid YAML: {}", e.line, e.message))
+    })?;
+    let Some(doc) = find_doc(&docs, id, id.namespace.as_deref()) else {
+        // Already gone by hand: only the record changes.
+        return Ok(None);
+    };
+    let others = docs
+        .iter()
+        .filter(|d| d.root.is_some() && d.start != doc.start)
+        .count();
+    let mut diffs = Vec::new();
+    if others == 0 {
+        diffs.push(diff(&file, Some(&before), None));
+        work.files.insert(file.clone(), None);
+        if let Some((kpath, ktext)) =
+            layout::kustomization_of(&file, |p| work.get(p).map(str::to_owned))
+        {
+            let after = layout::remove_resource(&ktext, &file);
+            if after != ktext {
+                diffs.push(diff(&kpath, Some(&ktext), Some(&after)));
+                work.files.insert(kpath, Some(after));
+            }
+        }
+    } else {
+        let mut after = before.clone();
+        after.replace_range(doc.start..doc.end, "");
+        diffs.push(diff(&file, Some(&before), Some(&after)));
+        work.files.insert(file.clone(), Some(after));
+    }
+    Ok(Some(Change {
+        action: Action::Delete,
+        object: id.clone(),
+        file,
+        reason: "hapl made this object and the script no longer declares it".into(),
+        diffs,
+    }))
+}
+
+/// Secret values (`data` / `stringData` of a `Secret`) replaced by a mask, line by line.
+pub fn mask_secrets(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for doc in split_keep(text) {
+        let is_secret = doc.lines().any(|l| {
+            let l = l.trim_end();
+            l == "kind: Secret" || l == "kind: \"Secret\"" || l == "kind: 'Secret'"
+        });
+        if !is_secret {
+            out.push_str(doc);
+            continue;
+        }
+        let mut in_data: Option<usize> = None;
+        for line in doc.split_inclusive('\n') {
+            let trimmed = line.trim_start();
+            let indent = line.len() - trimmed.len();
+            let content = trimmed.trim_end();
+            if let Some(base) = in_data {
+                if content.is_empty() || content.starts_with('#') || indent > base {
+                    if let Some((key, value)) = content.split_once(':') {
+                        if indent > base && !value.trim().is_empty() {
+                            let eol = &line[line.trim_end_matches(['\r', '\n']).len()..];
+                            out.push_str(&format!("{}{key}: (masked){eol}", " ".repeat(indent)));
+                            continue;
+                        }
+                    }
+                    if indent > base + 2 && !content.is_empty() {
+                        // A continuation line of a block value.
+                        let eol = &line[line.trim_end_matches(['\r', '\n']).len()..];
+                        out.push_str(&format!("{}(masked){eol}", " ".repeat(indent)));
+                        continue;
+                    }
+                    out.push_str(line);
+                    continue;
+                }
+                in_data = None;
+            }
+            if content == "data:" || content == "stringData:" {
+                in_data = Some(indent);
+            }
+            out.push_str(line);
+        }
+    }
+    out
+}
+
+/// Documents of a text, each with its separator line, concatenating back to the text.
+fn split_keep(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let mut start = 0;
+    let mut pos = 0;
+    for line in text.split_inclusive('\n') {
+        if line.starts_with("---") && pos > start {
+            parts.push(&text[start..pos]);
+            start = pos;
+        }
+        pos += line.len();
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
+/// A unified diff of one file, secrets masked: lines are compared as written and printed
+/// masked, so a changed secret shows as a changed line without its value.
+fn diff(path: &str, before: Option<&str>, after: Option<&str>) -> FileDiff {
+    let (old, new) = (before.unwrap_or(""), after.unwrap_or(""));
+    let (old_masked, new_masked) = (mask_secrets(old), mask_secrets(new));
+    let old_lines: Vec<&str> = old_masked.split_inclusive('\n').collect();
+    let new_lines: Vec<&str> = new_masked.split_inclusive('\n').collect();
+    let text = similar::TextDiff::from_lines(old, new);
+    let mut out = String::new();
+    for group in text.grouped_ops(3) {
+        let (first, last) = (&group[0], &group[group.len() - 1]);
+        let (o, n) = (first.old_range().start, first.new_range().start);
+        let (ol, nl) = (last.old_range().end - o, last.new_range().end - n);
+        let start = |s: usize, l: usize| if l == 0 { s } else { s + 1 };
+        out.push_str(&format!(
+            "@@ -{},{ol} +{},{nl} @@\n",
+            start(o, ol),
+            start(n, nl)
+        ));
+        for op in &group {
+            for change in text.iter_changes(op) {
+                let (sign, line) = match change.tag() {
+                    similar::ChangeTag::Equal => (' ', old_lines[change.old_index().expect("old")]),
+                    similar::ChangeTag::Delete => {
+                        ('-', old_lines[change.old_index().expect("old")])
+                    }
+                    similar::ChangeTag::Insert => {
+                        ('+', new_lines[change.new_index().expect("new")])
+                    }
+                };
+                out.push(sign);
+                out.push_str(line.trim_end_matches(['\n', '\r']));
+                out.push('\n');
+                if !line.ends_with('\n') {
+                    out.push_str("\\ No newline at end of file\n");
+                }
+            }
+        }
+    }
+    let name = |side: Option<&str>, prefix: &str| match side {
+        Some(_) => format!("{prefix}/{path}"),
+        None => "/dev/null".to_owned(),
+    };
+    let diff = if out.is_empty() {
+        String::new()
+    } else {
+        format!("--- {}\n+++ {}\n{out}", name(before, "a"), name(after, "b"))
+    };
+    FileDiff {
+        path: path.to_owned(),
+        diff,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secret_values_are_masked() {
+        let text = "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  password: hunter2\n  multi: |\n    line1\n    line2\ntype: Opaque\n---\nkind: ConfigMap\ndata:\n  a: visible\n";
+        let masked = mask_secrets(text);
+        assert!(
+            !masked.contains("hunter2") && !masked.contains("line1"),
+            "{masked}"
+        );
+        assert!(masked.contains("password: (masked)") && masked.contains("a: visible"));
+        assert!(masked.contains("type: Opaque"));
+    }
+}

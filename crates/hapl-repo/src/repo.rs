@@ -1,0 +1,437 @@
+//! Reading a checked-in Flux repository: every YAML file, every document, indexed by object
+//! identity with file, document index and line span.
+//!
+//! Files that are not plain YAML are handled on purpose: Helm chart `templates/` are not parsed;
+//! SOPS-encrypted files (a top-level `sops:` key) are read for their identities but never
+//! edited; files with `${VAR}` substitutions are read as written (the variables stay text).
+//! Every file is kept byte-identical unless the plan edits an object in it.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use hapl_core::identity::group_of;
+use hapl_core::{Identity, KINDS};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+use crate::emit::Style;
+use crate::yaml::{self, Document};
+
+/// Why a file was not read for objects.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct NotInspected {
+    pub file: String,
+    pub why: String,
+}
+
+/// A file that could not be read (with `--keep-going`: a finding; otherwise an error).
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, serde::Serialize)]
+pub struct Finding {
+    pub file: String,
+    pub line: usize,
+    pub message: String,
+}
+
+impl std::fmt::Display for Finding {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}:{}: {}", self.file, self.line, self.message)
+    }
+}
+
+/// One parsed YAML file.
+#[derive(Debug, Clone)]
+pub struct RepoFile {
+    pub text: String,
+    pub docs: Vec<Document>,
+    /// Values of the documents when only the fallback reader (libyaml) could read the file:
+    /// such a file is indexed but never edited.
+    pub fallback: Vec<Value>,
+    /// SOPS-encrypted: read, never edited.
+    pub encrypted: bool,
+    /// Uses `${VAR}` substitutions (Flux `postBuild`): values are read as written.
+    pub substituted: bool,
+}
+
+/// Where an object lives.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Located {
+    pub file: String,
+    /// Index of the document in its file (0-based, counting empty documents).
+    pub doc: usize,
+    /// First and last line (1-based).
+    pub lines: (usize, usize),
+    /// The object's value as Kubernetes reads it (namespace filled in from the nearest
+    /// `kustomization.yaml` when the document has none).
+    pub value: Value,
+}
+
+/// A repository as read from disk.
+#[derive(Debug, Clone, Default)]
+pub struct Repo {
+    pub root: PathBuf,
+    pub files: BTreeMap<String, RepoFile>,
+    pub objects: BTreeMap<Identity, Vec<Located>>,
+    pub not_inspected: Vec<NotInspected>,
+    pub findings: Vec<Finding>,
+    /// sha256 (hex) of every file read, by path.
+    pub hashes: BTreeMap<String, String>,
+    /// Every file path in the repo (YAML or not), for placement and collisions.
+    pub paths: Vec<String>,
+}
+
+/// A file that is not valid YAML, unless `keep_going` made it a finding.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReadError(pub Finding);
+
+impl std::fmt::Display for ReadError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{}", self.0)
+    }
+}
+
+impl std::error::Error for ReadError {}
+
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes)
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
+fn is_yaml(path: &str) -> bool {
+    path.ends_with(".yaml") || path.ends_with(".yml")
+}
+
+fn walk_files(root: &Path, rel: &str, out: &mut Vec<String>) -> std::io::Result<()> {
+    let dir = if rel.is_empty() {
+        root.to_owned()
+    } else {
+        root.join(rel)
+    };
+    let mut entries: Vec<_> = fs::read_dir(&dir)?.collect::<Result<_, _>>()?;
+    entries.sort_by_key(|e| e.file_name());
+    for entry in entries {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if name == ".git" {
+            continue;
+        }
+        let path = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
+        let ty = entry.file_type()?;
+        if ty.is_dir() {
+            walk_files(root, &path, out)?;
+        } else if ty.is_file() {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+/// A Helm chart's template (a `templates/` folder beside a `Chart.yaml`).
+fn is_chart_template(path: &str, paths: &[String]) -> bool {
+    let mut dir = path;
+    while let Some((parent, _)) = dir.rsplit_once('/') {
+        if parent.ends_with("templates") || parent == "templates" {
+            let chart = match parent.rsplit_once('/') {
+                Some((p, _)) => format!("{p}/Chart.yaml"),
+                None => "Chart.yaml".to_owned(),
+            };
+            if paths.binary_search(&chart).is_ok() {
+                return true;
+            }
+        }
+        dir = parent;
+    }
+    false
+}
+
+/// Read every YAML file under `root`. A missing root is an empty repository.
+pub fn read(root: &Path, keep_going: bool) -> Result<Repo, ReadError> {
+    let mut repo = Repo {
+        root: root.to_owned(),
+        ..Repo::default()
+    };
+    let io_finding = |file: &str, e: std::io::Error| {
+        ReadError(Finding {
+            file: file.to_owned(),
+            line: 0,
+            message: format!("cannot read: {e}"),
+        })
+    };
+    if !root.exists() {
+        return Ok(repo);
+    }
+    let mut paths = Vec::new();
+    walk_files(root, "", &mut paths).map_err(|e| io_finding(&root.display().to_string(), e))?;
+    paths.sort();
+    for path in &paths {
+        if !is_yaml(path) {
+            continue;
+        }
+        if is_chart_template(path, &paths) {
+            repo.not_inspected.push(NotInspected {
+                file: path.clone(),
+                why: "Helm chart template".into(),
+            });
+            continue;
+        }
+        let bytes = fs::read(root.join(path)).map_err(|e| io_finding(path, e))?;
+        repo.hashes.insert(path.clone(), sha256_hex(&bytes));
+        let text = match String::from_utf8(bytes) {
+            Ok(t) => t,
+            Err(e) => {
+                let finding = Finding {
+                    file: path.clone(),
+                    line: 0,
+                    message: format!("not UTF-8 ({e})"),
+                };
+                if keep_going {
+                    repo.findings.push(finding);
+                    continue;
+                }
+                return Err(ReadError(finding));
+            }
+        };
+        let mut fallback = Vec::new();
+        let docs = match yaml::parse(&text) {
+            Ok(docs) => docs,
+            Err(_) if read_with_libyaml(&text).is_some() => {
+                fallback = read_with_libyaml(&text).unwrap_or_default();
+                Vec::new()
+            }
+            Err(e) if text.contains("{{") || text.contains("<<") && text.contains(">>") => {
+                repo.not_inspected.push(NotInspected {
+                    file: path.clone(),
+                    why: format!("template syntax, not YAML (line {}: {})", e.line, e.message),
+                });
+                continue;
+            }
+            Err(e) => {
+                let finding = Finding {
+                    file: path.clone(),
+                    line: e.line,
+                    message: format!("invalid YAML: {}", e.message),
+                };
+                if keep_going {
+                    repo.findings.push(finding);
+                    continue;
+                }
+                return Err(ReadError(finding));
+            }
+        };
+        let encrypted = docs.iter().any(|d| {
+            d.root
+                .as_ref()
+                .is_some_and(|r| matches!(&r.kind, yaml::NodeKind::Map(e) if e.iter().any(|(k, _)| yaml::key_str(k) == Some("sops"))))
+        }) || fallback.iter().any(|v| v.get("sops").is_some());
+        let substituted = text.contains("${");
+        repo.files.insert(
+            path.clone(),
+            RepoFile {
+                text,
+                docs,
+                fallback,
+                encrypted,
+                substituted,
+            },
+        );
+    }
+    repo.paths = paths;
+    repo.index();
+    Ok(repo)
+}
+
+/// The documents of a file the span-keeping parser rejects, read by libyaml instead.
+fn read_with_libyaml(text: &str) -> Option<Vec<Value>> {
+    use serde::Deserialize;
+    let mut out = Vec::new();
+    for doc in serde_yaml::Deserializer::from_str(text) {
+        let mut v = serde_yaml::Value::deserialize(doc).ok()?;
+        v.apply_merge().ok()?;
+        out.push(serde_json::to_value(v).ok()?);
+    }
+    Some(out)
+}
+
+/// `namespace:` of the `kustomization.yaml` nearest above `path`, if any.
+fn kustomization_namespace(files: &BTreeMap<String, RepoFile>, path: &str) -> Option<String> {
+    let mut dir = path;
+    while let Some((parent, _)) = dir.rsplit_once('/') {
+        if let Some(ns) = namespace_field(files, &format!("{parent}/kustomization.yaml")) {
+            return Some(ns);
+        }
+        dir = parent;
+    }
+    namespace_field(files, "kustomization.yaml")
+}
+
+fn namespace_field(files: &BTreeMap<String, RepoFile>, path: &str) -> Option<String> {
+    let file = files.get(path)?;
+    let root = file.docs.first()?.root.as_ref()?;
+    let value = yaml::to_value(root, &yaml::anchors(root));
+    value.get("namespace")?.as_str().map(str::to_owned)
+}
+
+/// Identity of a plain object value: `None` unless it has `apiVersion`, `kind` and a name.
+pub fn identity_of(value: &Value, inherited_ns: Option<&str>) -> Option<Identity> {
+    let api = value.get("apiVersion")?.as_str()?;
+    let kind = value.get("kind")?.as_str()?;
+    let name = value.pointer("/metadata/name")?.as_str()?;
+    let ns = value
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .or(inherited_ns);
+    let namespaced = KINDS
+        .iter()
+        .find(|(_, k, _)| *k == kind)
+        .map(|(_, _, n)| *n);
+    let ns = match namespaced {
+        Some(false) => None,
+        Some(true) => Some(ns.unwrap_or("default")),
+        None => ns,
+    };
+    Some(Identity::new(group_of(api), kind, ns, name))
+}
+
+impl Repo {
+    fn index(&mut self) {
+        let mut objects: BTreeMap<Identity, Vec<Located>> = BTreeMap::new();
+        for (path, file) in &self.files {
+            if path.ends_with("kustomization.yaml") || path.ends_with("kustomization.yml") {
+                continue;
+            }
+            let mut inherited: Option<Option<String>> = None;
+            let docs = file.docs.iter().map(|d| {
+                d.root.as_ref().map(|r| {
+                    let lines = (
+                        r.line,
+                        r.line + file.text[r.start..r.end].matches('\n').count(),
+                    );
+                    (yaml::to_value(r, &yaml::anchors(r)), lines)
+                })
+            });
+            let fallback = file.fallback.iter().map(|v| Some((v.clone(), (0, 0))));
+            for (i, doc) in docs.chain(fallback).enumerate() {
+                let Some((value, lines)) = doc else { continue };
+                // A top-level list of objects (or a `List`) is read item by item.
+                let items: Vec<Value> = match value {
+                    Value::Array(items) => items,
+                    Value::Object(ref m)
+                        if m.get("kind").and_then(Value::as_str) == Some("List") =>
+                    {
+                        m.get("items")
+                            .and_then(Value::as_array)
+                            .cloned()
+                            .unwrap_or_default()
+                    }
+                    v => vec![v],
+                };
+                let single = items.len() == 1;
+                for mut item in items {
+                    let ns = inherited
+                        .get_or_insert_with(|| kustomization_namespace(&self.files, path))
+                        .clone();
+                    let Some(id) = identity_of(&item, ns.as_deref()) else {
+                        continue;
+                    };
+                    if let (Some(ns), Some(meta)) = (&id.namespace, item.get_mut("metadata")) {
+                        if let Some(meta) = meta.as_object_mut() {
+                            meta.entry("namespace")
+                                .or_insert_with(|| Value::String(ns.clone()));
+                        }
+                    }
+                    objects.entry(id).or_default().push(Located {
+                        file: path.clone(),
+                        doc: i,
+                        lines,
+                        // Items of a list cannot be patched on their own.
+                        value: if single { item } else { Value::Null },
+                    });
+                }
+            }
+        }
+        self.objects = objects;
+    }
+
+    /// Number of documents with content.
+    pub fn document_count(&self) -> usize {
+        self.files
+            .values()
+            .map(|f| f.docs.iter().filter(|d| d.root.is_some()).count())
+            .sum()
+    }
+
+    /// Whether the repo writes `kustomization.yaml` files (some flat repos let Flux generate one).
+    pub fn uses_kustomizations(&self) -> bool {
+        self.files.keys().any(|p| p.ends_with("kustomization.yaml"))
+    }
+
+    /// The repo's sequence indentation: the majority of block sequences under a key.
+    pub fn style(&self) -> Style {
+        let (mut indented, mut compact) = (0usize, 0usize);
+        for file in self.files.values().take(200) {
+            let (i, c) = sequence_styles(&file.text);
+            indented += i;
+            compact += c;
+        }
+        Style {
+            indent_sequences: indented >= compact,
+        }
+    }
+
+    /// `# yaml-language-server: $schema=` modelines the repo uses, by `apiVersion/kind`.
+    pub fn modelines(&self) -> BTreeMap<String, String> {
+        let mut out = BTreeMap::new();
+        for file in self.files.values() {
+            let Some(line) = file
+                .text
+                .lines()
+                .take(3)
+                .find(|l| l.starts_with("# yaml-language-server: $schema="))
+            else {
+                continue;
+            };
+            let Some(root) = file.docs.first().and_then(|d| d.root.as_ref()) else {
+                continue;
+            };
+            let v = yaml::to_value(root, &yaml::anchors(root));
+            if let (Some(api), Some(kind)) = (
+                v.get("apiVersion").and_then(Value::as_str),
+                v.get("kind").and_then(Value::as_str),
+            ) {
+                out.entry(format!("{api}/{kind}"))
+                    .or_insert_with(|| line.trim_end().to_owned());
+            }
+        }
+        out
+    }
+}
+
+/// (indented, compact) counts of `key:` lines followed by a `- ` line.
+pub fn sequence_styles(text: &str) -> (usize, usize) {
+    let (mut indented, mut compact) = (0, 0);
+    let mut prev: Option<(usize, bool)> = None;
+    for line in text.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.is_empty() || trimmed.starts_with('#') {
+            continue;
+        }
+        let indent = line.len() - trimmed.len();
+        if let Some((key_indent, true)) = prev {
+            if trimmed.starts_with("- ") || trimmed == "-" {
+                if indent > key_indent {
+                    indented += 1;
+                } else {
+                    compact += 1;
+                }
+            }
+        }
+        let opens = trimmed.trim_end().ends_with(':') && !trimmed.starts_with("- ");
+        prev = Some((indent, opens));
+    }
+    (indented, compact)
+}

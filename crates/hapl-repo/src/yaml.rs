@@ -1,0 +1,530 @@
+//! YAML with positions: a node tree over saphyr-parser's events, every node carrying its byte
+//! span in the file, and the conversion of nodes to plain values the way Kubernetes reads them
+//! (YAML 1.1 scalars such as the octal `0755`, anchors, aliases, `<<` merge keys).
+
+use std::collections::BTreeMap;
+
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
+use serde_json::{Map, Number, Value};
+
+/// A node and where it sits in the file (byte offsets, 1-based lines).
+#[derive(Debug, Clone)]
+pub struct Node {
+    pub kind: NodeKind,
+    pub start: usize,
+    pub end: usize,
+    pub line: usize,
+    /// The anchor id (`&name`) the node defines, 0 for none.
+    pub anchor: usize,
+    /// A flow collection (`{...}`, `[...]`).
+    pub flow: bool,
+}
+
+#[derive(Debug, Clone)]
+pub enum NodeKind {
+    Scalar {
+        value: String,
+        style: ScalarStyle,
+        tag: Option<String>,
+    },
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>),
+    Alias(usize),
+}
+
+/// One document of a stream.
+#[derive(Debug, Clone)]
+pub struct Document {
+    /// `None` for an empty or comment-only document.
+    pub root: Option<Node>,
+    /// Byte range of the whole document, from its `---` (or first content) up to the next
+    /// document; comment lines in between belong to the document that follows them.
+    pub start: usize,
+    pub end: usize,
+    pub explicit_start: bool,
+}
+
+/// A syntax error at a 1-based line and column.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyntaxError {
+    pub line: usize,
+    pub col: usize,
+    pub message: String,
+}
+
+/// Byte offsets of a text whose parser reports character offsets.
+struct Offsets {
+    /// Byte offset of every char, for non-ASCII text; empty when bytes and chars agree.
+    bytes: Vec<usize>,
+    base: usize,
+    len: usize,
+}
+
+impl Offsets {
+    fn new(text: &str, base: usize) -> Self {
+        let bytes = if text.is_ascii() {
+            Vec::new()
+        } else {
+            text.char_indices().map(|(i, _)| i).collect()
+        };
+        Offsets {
+            bytes,
+            base,
+            len: text.len(),
+        }
+    }
+
+    fn at(&self, chars: usize) -> usize {
+        self.base
+            + if self.bytes.is_empty() {
+                chars.min(self.len)
+            } else {
+                self.bytes.get(chars).copied().unwrap_or(self.len)
+            }
+    }
+}
+
+enum Open {
+    Seq(Node, Vec<Node>),
+    Map(Node, Vec<(Node, Node)>, Option<Node>),
+}
+
+/// Parse every document of a file. A UTF-8 byte-order mark is skipped (offsets stay file offsets).
+pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
+    let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
+    let body = &text[bom..];
+    let off = Offsets::new(body, bom);
+    let mut parser = Parser::new_from_str(body);
+    let mut docs: Vec<Document> = Vec::new();
+    let mut stack: Vec<Open> = Vec::new();
+    let mut current: Option<Document> = None;
+    let mut pending_root: Option<Node> = None;
+    while let Some(next) = parser.next_event() {
+        let (event, span) = next.map_err(|e| SyntaxError {
+            line: e.marker().line(),
+            col: e.marker().col() + 1,
+            message: e.info().to_owned(),
+        })?;
+        let node_at = |kind: NodeKind, span: &Span, anchor: usize, flow: bool| Node {
+            kind,
+            start: off.at(span.start.index()),
+            end: off.at(span.end.index()),
+            line: span.start.line(),
+            anchor,
+            flow,
+        };
+        let finished: Option<Node> = match event {
+            Event::StreamStart | Event::StreamEnd | Event::Nothing => None,
+            Event::DocumentStart(explicit) => {
+                current = Some(Document {
+                    root: None,
+                    start: line_start(text, off.at(span.start.index())),
+                    end: text.len(),
+                    explicit_start: explicit,
+                });
+                None
+            }
+            Event::DocumentEnd => {
+                if let Some(mut doc) = current.take() {
+                    // A document without content comes as a null scalar that is not in the text.
+                    doc.root = pending_root.take().filter(|n| match &n.kind {
+                        NodeKind::Scalar {
+                            value,
+                            style: ScalarStyle::Plain,
+                            tag: None,
+                        } if value == "~" => text[n.start..].starts_with('~'),
+                        _ => true,
+                    });
+                    docs.push(doc);
+                }
+                None
+            }
+            Event::Alias(id) => Some(node_at(NodeKind::Alias(id), &span, 0, false)),
+            Event::Scalar(value, style, anchor, tag) => Some(node_at(
+                NodeKind::Scalar {
+                    value: value.into_owned(),
+                    style,
+                    tag: tag.map(|t| format!("{}{}", t.handle, t.suffix)),
+                },
+                &span,
+                anchor,
+                false,
+            )),
+            Event::SequenceStart(anchor, _) => {
+                let flow = body[char_range(&off, &span, body)].starts_with('[');
+                stack.push(Open::Seq(
+                    node_at(NodeKind::Seq(Vec::new()), &span, anchor, flow),
+                    Vec::new(),
+                ));
+                None
+            }
+            Event::MappingStart(anchor, _) => {
+                let flow = body[char_range(&off, &span, body)].starts_with('{');
+                stack.push(Open::Map(
+                    node_at(NodeKind::Map(Vec::new()), &span, anchor, flow),
+                    Vec::new(),
+                    None,
+                ));
+                None
+            }
+            Event::SequenceEnd => match stack.pop() {
+                Some(Open::Seq(mut node, items)) => {
+                    node.end = items.last().map_or(node.end, |n| n.end);
+                    if node.flow {
+                        node.end = off.at(span.end.index());
+                    }
+                    node.kind = NodeKind::Seq(items);
+                    Some(node)
+                }
+                _ => None,
+            },
+            Event::MappingEnd => match stack.pop() {
+                Some(Open::Map(mut node, entries, _)) => {
+                    node.end = entries.last().map_or(node.end, |(_, v)| v.end);
+                    if node.flow {
+                        node.end = off.at(span.end.index());
+                    }
+                    node.kind = NodeKind::Map(entries);
+                    Some(node)
+                }
+                _ => None,
+            },
+        };
+        if let Some(node) = finished {
+            match stack.last_mut() {
+                Some(Open::Seq(_, items)) => items.push(node),
+                Some(Open::Map(_, entries, key)) => match key.take() {
+                    Some(k) => entries.push((k, node)),
+                    None => *key = Some(node),
+                },
+                None => pending_root = Some(node),
+            }
+        }
+    }
+    // Each document runs up to the next one; comment-only lines before a `---` belong to the
+    // document that follows.
+    for i in 0..docs.len() {
+        let end = docs.get(i + 1).map_or(text.len(), |d| d.start);
+        docs[i].end = end;
+    }
+    for doc in &mut docs {
+        if let Some(root) = &mut doc.root {
+            trim_block_scalar_ends(root, text);
+        }
+    }
+    Ok(docs)
+}
+
+fn char_range(off: &Offsets, span: &Span, body: &str) -> std::ops::Range<usize> {
+    let start = off.at(span.start.index()) - off.base;
+    start..body.len()
+}
+
+/// Block scalars and plain multi-line scalars report an end after their trailing line breaks;
+/// keep spans on content so an edit never swallows the next line.
+fn trim_block_scalar_ends(node: &mut Node, text: &str) {
+    match &mut node.kind {
+        NodeKind::Scalar { .. } | NodeKind::Alias(_) => {
+            if let NodeKind::Scalar {
+                style: ScalarStyle::Literal | ScalarStyle::Folded,
+                ..
+            } = &node.kind
+            {
+                // The span starts at the content; the node starts at its `|` / `>` header.
+                if let Some(i) = text[..node.start].rfind(['|', '>']) {
+                    node.line -= text[i..node.start].matches('\n').count();
+                    node.start = i;
+                }
+            }
+            let trimmed = text[node.start..node.end].trim_end_matches([' ', '\t', '\r', '\n']);
+            node.end = node.start + trimmed.len();
+            if let Some(end) = quoted_end(text, node.start) {
+                node.end = end;
+            }
+        }
+        NodeKind::Seq(items) => {
+            for item in items.iter_mut() {
+                trim_block_scalar_ends(item, text);
+            }
+            if !node.flow {
+                node.end = items.last().map_or(node.end, |n| n.end);
+            }
+        }
+        NodeKind::Map(entries) => {
+            for (k, v) in entries.iter_mut() {
+                trim_block_scalar_ends(k, text);
+                trim_block_scalar_ends(v, text);
+            }
+            if !node.flow {
+                node.end = entries.last().map_or(node.end, |(_, v)| v.end);
+            }
+        }
+    }
+}
+
+/// The end of a quoted scalar starting at `start` (the parser's span runs on over a trailing
+/// comment).
+fn quoted_end(text: &str, start: usize) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let quote = *bytes.get(start)?;
+    if quote != b'"' && quote != b'\'' {
+        return None;
+    }
+    let mut i = start + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if quote == b'"' => i += 2,
+            b'\'' if quote == b'\'' && bytes.get(i + 1) == Some(&b'\'') => i += 2,
+            b if b == quote => return Some(i + 1),
+            _ => i += 1,
+        }
+    }
+    None
+}
+
+/// Offset of the start of the line holding `pos`.
+pub fn line_start(text: &str, pos: usize) -> usize {
+    text[..pos].rfind('\n').map_or(0, |i| i + 1)
+}
+
+/// Offset just after the line break ending the line holding `pos` (or the end of the text).
+pub fn line_end(text: &str, pos: usize) -> usize {
+    text[pos..].find('\n').map_or(text.len(), |i| pos + i + 1)
+}
+
+/// 1-based line of a byte offset.
+pub fn line_of(text: &str, pos: usize) -> usize {
+    text.as_bytes()[..pos.min(text.len())]
+        .iter()
+        .filter(|b| **b == b'\n')
+        .count()
+        + 1
+}
+
+/// The string a mapping key stands for.
+pub fn key_str(node: &Node) -> Option<&str> {
+    match &node.kind {
+        NodeKind::Scalar { value, .. } => Some(value),
+        _ => None,
+    }
+}
+
+/// Anchors of a document: id → node, collected in document order.
+pub fn anchors(root: &Node) -> BTreeMap<usize, &Node> {
+    fn walk<'a>(node: &'a Node, out: &mut BTreeMap<usize, &'a Node>) {
+        if node.anchor != 0 {
+            out.insert(node.anchor, node);
+        }
+        match &node.kind {
+            NodeKind::Seq(items) => items.iter().for_each(|n| walk(n, out)),
+            NodeKind::Map(entries) => entries.iter().for_each(|(k, v)| {
+                walk(k, out);
+                walk(v, out);
+            }),
+            _ => {}
+        }
+    }
+    let mut out = BTreeMap::new();
+    walk(root, &mut out);
+    out
+}
+
+/// A node's plain value: aliases resolved, merge keys applied (explicit keys win), scalars typed
+/// as YAML 1.1 does for Kubernetes.
+pub fn to_value(node: &Node, anchors: &BTreeMap<usize, &Node>) -> Value {
+    to_value_depth(node, anchors, 0)
+}
+
+fn to_value_depth(node: &Node, anchors: &BTreeMap<usize, &Node>, depth: usize) -> Value {
+    if depth > 64 {
+        return Value::Null;
+    }
+    match &node.kind {
+        NodeKind::Scalar { value, style, tag } => scalar_value(value, *style, tag.as_deref()),
+        NodeKind::Alias(id) => anchors
+            .get(id)
+            .map_or(Value::Null, |n| to_value_depth(n, anchors, depth + 1)),
+        NodeKind::Seq(items) => Value::Array(
+            items
+                .iter()
+                .map(|n| to_value_depth(n, anchors, depth + 1))
+                .collect(),
+        ),
+        NodeKind::Map(entries) => {
+            let mut explicit = Map::new();
+            let mut merged = Map::new();
+            for (k, v) in entries {
+                let key = match &k.kind {
+                    NodeKind::Scalar { value, .. } => value.clone(),
+                    _ => match to_value_depth(k, anchors, depth + 1) {
+                        Value::String(s) => s,
+                        other => other.to_string(),
+                    },
+                };
+                if key == "<<"
+                    && matches!(
+                        &k.kind,
+                        NodeKind::Scalar {
+                            style: ScalarStyle::Plain,
+                            ..
+                        }
+                    )
+                {
+                    match to_value_depth(v, anchors, depth + 1) {
+                        Value::Object(m) => merge_into(&mut merged, m),
+                        Value::Array(list) => {
+                            for item in list {
+                                if let Value::Object(m) = item {
+                                    merge_into(&mut merged, m);
+                                }
+                            }
+                        }
+                        _ => {}
+                    }
+                } else {
+                    explicit.insert(key, to_value_depth(v, anchors, depth + 1));
+                }
+            }
+            for (k, v) in explicit {
+                merged.insert(k, v);
+            }
+            Value::Object(merged)
+        }
+    }
+}
+
+/// Earlier merge sources win over later ones.
+fn merge_into(into: &mut Map<String, Value>, from: Map<String, Value>) {
+    for (k, v) in from {
+        into.entry(k).or_insert(v);
+    }
+}
+
+fn scalar_value(value: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
+    match tag {
+        Some("tag:yaml.org,2002:str") | Some("!!str") => return Value::String(value.to_owned()),
+        Some(t) if t.ends_with("binary") => return Value::String(value.to_owned()),
+        _ => {}
+    }
+    if style != ScalarStyle::Plain {
+        return Value::String(value.to_owned());
+    }
+    resolve_plain(value)
+}
+
+/// The YAML 1.1 resolution Kubernetes' YAML reader applies to plain scalars.
+pub fn resolve_plain(s: &str) -> Value {
+    match s {
+        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
+            return Value::Bool(true)
+        }
+        "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
+            return Value::Bool(false)
+        }
+        _ => {}
+    }
+    let (neg, digits) = match s.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, s.strip_prefix('+').unwrap_or(s)),
+    };
+    let clean: String = digits.chars().filter(|c| *c != '_').collect();
+    let int = if let Some(hex) = clean.strip_prefix("0x") {
+        i64::from_str_radix(hex, 16).ok()
+    } else if let Some(oct) = clean.strip_prefix("0o") {
+        i64::from_str_radix(oct, 8).ok()
+    } else if let Some(bin) = clean.strip_prefix("0b") {
+        i64::from_str_radix(bin, 2).ok()
+    } else if clean.len() > 1 && clean.starts_with('0') && clean.bytes().all(|b| b.is_ascii_digit())
+    {
+        i64::from_str_radix(&clean[1..], 8).ok()
+    } else if !clean.is_empty() && clean.bytes().all(|b| b.is_ascii_digit()) {
+        clean.parse::<i64>().ok()
+    } else {
+        None
+    };
+    if let Some(n) = int {
+        if digits.len() == clean.len() || clean.len() > 1 {
+            return Value::Number(Number::from(if neg { -n } else { n }));
+        }
+    }
+    let looks_float = !clean.is_empty()
+        && clean
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'-' | b'+'))
+        && clean.bytes().any(|b| b.is_ascii_digit())
+        && clean.bytes().filter(|b| *b == b'.').count() <= 1;
+    if looks_float {
+        if let Ok(f) = s.replace('_', "").parse::<f64>() {
+            if let Some(n) = Number::from_f64(f) {
+                return Value::Number(n);
+            }
+        }
+    }
+    Value::String(s.to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(text: &str) -> Vec<Value> {
+        parse(text)
+            .unwrap()
+            .iter()
+            .filter_map(|d| d.root.as_ref().map(|r| to_value(r, &anchors(r))))
+            .collect()
+    }
+
+    #[test]
+    fn spans_are_byte_offsets_of_the_content() {
+        let text = "---\n# c\na: 1 # x\nb:\n  - \"é\"\n  - |\n    line\n\nc: {d: 1}\n";
+        let docs = parse(text).unwrap();
+        let root = docs[0].root.as_ref().unwrap();
+        let NodeKind::Map(entries) = &root.kind else {
+            panic!()
+        };
+        assert_eq!(&text[entries[0].1.start..entries[0].1.end], "1");
+        let NodeKind::Seq(items) = &entries[1].1.kind else {
+            panic!()
+        };
+        assert_eq!(&text[items[0].start..items[0].end], "\"é\"");
+        assert_eq!(&text[items[1].start..items[1].end], "|\n    line");
+        assert_eq!(&text[entries[2].1.start..entries[2].1.end], "{d: 1}");
+        assert!(entries[2].1.flow);
+        assert_eq!(entries[2].0.line, 9);
+    }
+
+    #[test]
+    fn yaml_1_1_scalars_anchors_and_merge_keys() {
+        let v = values("a: &x {m: 0755, n: yes, o: '0755', p: ~}\nb:\n  <<: *x\n  n: false\n");
+        assert_eq!(
+            v[0],
+            serde_json::json!({"a": {"m": 493, "n": true, "o": "0755", "p": null},
+                               "b": {"m": 493, "n": false, "o": "0755", "p": null}})
+        );
+    }
+
+    #[test]
+    fn bom_crlf_empty_and_comment_only_documents() {
+        let text = "\u{feff}---\r\na: 1\r\n---\r\n# only a comment\r\n---\r\n- x\r\n";
+        let docs = parse(text).unwrap();
+        assert_eq!(docs.len(), 3);
+        assert!(docs[1].root.is_none());
+        assert_eq!(
+            values(text),
+            vec![serde_json::json!({"a": 1}), serde_json::json!(["x"])]
+        );
+        let root = docs[0].root.as_ref().unwrap();
+        let NodeKind::Map(entries) = &root.kind else {
+            panic!()
+        };
+        assert_eq!(&text[entries[0].1.start..entries[0].1.end], "1");
+    }
+
+    #[test]
+    fn a_syntax_error_has_its_line() {
+        let err = parse("a: 1\nb: [1, 2\nc: 3\n").unwrap_err();
+        assert!(err.line >= 2, "{err:?}");
+    }
+}
