@@ -941,3 +941,58 @@ p"#,
     assert_eq!(d.code, "invalid-argument");
     assert_at_line(&d, 3);
 }
+
+#[test]
+fn switching_matter_off_removes_only_matter_objects() {
+    let script =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../platform.rhai"))
+            .unwrap();
+    let marker = "primary_interface: \"eth0\",";
+    assert!(
+        script.contains(marker),
+        "platform.rhai changed its Matter call"
+    );
+    let off = script.replace(marker, &format!("{marker} enabled: false,"));
+    let ids = |text: &str| -> std::collections::BTreeSet<String> {
+        let e = evaluate_str("platform.rhai", text, &Options::default()).unwrap();
+        e.platform
+            .objects
+            .iter()
+            .map(|o| o.identity().to_string())
+            .collect()
+    };
+    let on = ids(&script);
+    let without = ids(&off);
+    assert!(without.is_subset(&on));
+    let removed: Vec<&String> = on.difference(&without).collect();
+    assert!(!removed.is_empty());
+    for id in &removed {
+        // Matter's own objects, and the Flux Kustomization of its layer, now empty.
+        let layer = id.starts_with("Kustomization.") && id.ends_with("/experimental");
+        assert!(
+            id.contains("matter") || layer,
+            "switching Matter off also removed {id}"
+        );
+    }
+    // Nothing else changed: every object left renders the same with Matter on and off, except
+    // the restore guide, which no longer lists the Matter backup.
+    let e_on = evaluate_str("platform.rhai", &script, &Options::default()).unwrap();
+    let e_off = evaluate_str("platform.rhai", &off, &Options::default()).unwrap();
+    for o in &e_off.platform.objects {
+        if o.resource.name() == "backup-docs" {
+            continue;
+        }
+        let same = e_on
+            .platform
+            .objects
+            .iter()
+            .find(|x| x.identity() == o.identity())
+            .unwrap();
+        assert_eq!(
+            same.resource.to_value(),
+            o.resource.to_value(),
+            "{}",
+            o.identity()
+        );
+    }
+}
