@@ -181,6 +181,8 @@ fn moving_image_tags_are_refused_at_the_users_line() {
         "ghcr.io/home-assistant/home-assistant:stable",
         "ghcr.io/home-assistant/home-assistant",
         "localhost:5000/app",
+        "docker.io/library/postgres:18",
+        "docker.io/library/postgres:18-alpine",
     ] {
         let d = eval_err(&app_release(&format!(
             "image: \"{image}\", ports: #{{ http: 80 }}, probes: #{{ tcp: true }}"
@@ -475,6 +477,28 @@ fn postgres_is_power_loss_safe_and_runs_the_config_it_ships() {
     );
     let init = find(&e, "ConfigMap", "postgresql-init");
     assert!(s(&init, "/data/10-roles.sh").contains("CREATE ROLE"));
+}
+
+#[test]
+fn the_database_versions_are_pinned() {
+    for (call, code) in [
+        (
+            "postgres::server(p, nas, #{ credentials: \"pg\", version: \"latest\" });",
+            "pinned-versions",
+        ),
+        (
+            "postgres::server(p, nas, #{ credentials: \"pg\", version: 18 });",
+            "pinned-versions",
+        ),
+        (
+            "influxdb::server(p, nas, #{ credentials: \"i\", version: \"2\" });",
+            "pinned-versions",
+        ),
+    ] {
+        let d = eval_err(&format!("{}{call}\np", foundation()));
+        assert_eq!(d.code, code, "{call}: {d}");
+        assert_at_line(&d, 12);
+    }
 }
 
 #[test]
