@@ -158,16 +158,20 @@ fn check(evaluation: &Evaluation) -> i32 {
         .count();
     let budget = hapl_core::budget::budget(p);
     let fits = p.node.as_ref().is_none_or(|node| budget.fits(node));
-    println!(
+    // A closed stdout (`hapl check | head -1`) is not an error of the platform.
+    let mut out = std::io::stdout().lock();
+    let _ = writeln!(
+        out,
         "platform `{}` (cluster `{}`): {}, {}",
         p.name,
         p.cluster,
         plural(p.objects.len(), "object"),
         count_line(usize::from(!fits), warnings)
     );
-    println!("{}", budget_line(&budget, p.node.as_ref()));
+    let _ = writeln!(out, "{}", budget_line(&budget, p.node.as_ref()));
     if !budget.incomplete.is_empty() {
-        println!(
+        let _ = writeln!(
+            out,
             "  without a request or limit (not counted): {}",
             budget.incomplete.join(", ")
         );
