@@ -1020,3 +1020,36 @@ fn switching_matter_off_removes_only_matter_objects() {
         );
     }
 }
+
+#[test]
+fn the_base_adopts_an_existing_ingress_and_issues_through_dns() {
+    let e = eval(
+        r#"import "cluster" as cluster;
+let p = platform("home");
+let base = cluster::base(p, #{ ingress: #{ enabled: false, "class": "nginx" }, sealed_secrets: false,
+    issuer: #{ name: "le-dns", email: "me@example.org", solver: #{ cloudflare_secret: "cloudflare", key: "token" } } });
+if base.ingress_class != "nginx" || base.issuer != "le-dns" { throw "handle"; }
+p"#,
+    );
+    assert!(!objects(&e)
+        .iter()
+        .any(|(k, _, n, _)| k == "HelmRelease"
+            && (n == "traefik" || n == "sealed-secrets-controller")));
+    let issuer = find(&e, "ClusterIssuer", "le-dns");
+    assert_eq!(
+        s(
+            &issuer,
+            "/spec/acme/solvers/0/dns01/cloudflare/apiTokenSecretRef/name"
+        ),
+        "cloudflare"
+    );
+    assert_eq!(
+        s(&issuer, "/spec/acme/privateKeySecretRef/name"),
+        "le-dns-account-key"
+    );
+    let d = eval_err(
+        "import \"cluster\" as cluster;\nlet p = platform(\"home\");\ncluster::base(p, #{ issuer: #{ name: \"x\", email: \"e@x.org\", server: \"http://insecure\" } });\np",
+    );
+    assert_eq!(d.code, "invalid-argument");
+    assert_at_line(&d, 3);
+}
