@@ -477,6 +477,16 @@ fn postgres_is_power_loss_safe_and_runs_the_config_it_ships() {
     );
     let init = find(&e, "ConfigMap", "postgresql-init");
     assert!(s(&init, "/data/10-roles.sh").contains("CREATE ROLE"));
+    // The role script also runs on every start, from a sidecar, for adopted data directories.
+    let roles = &ctl["containers"]["roles"];
+    assert!(roles["command"][2]
+        .as_str()
+        .unwrap()
+        .contains("sh /docker-entrypoint-initdb.d/10-roles.sh"));
+    assert_eq!(
+        v["persistence"]["init"]["advancedMounts"]["main"]["roles"][0]["path"],
+        "/docker-entrypoint-initdb.d"
+    );
 }
 
 #[test]
