@@ -16,6 +16,12 @@
       Rewrite a mosquitto.conf for a loopback run: every path moves under OUT_DIR/root, the first
       MQTT listener becomes `listener PORT 127.0.0.1`, other listeners get no port (dropped).
       Prints `password_file=...`, `acl_file=...` and `persistence_location=...` for the caller.
+  prepare.py pg-urls RENDER_DIR
+      Every distinct `postgresql://` URL in the rendered tree (the recorder's, in a secret
+      template), one per line.
+  prepare.py pg-url-local URL PORT PASSWORD
+      The URL pointed at 127.0.0.1:PORT, its `{{ ... }}` password template replaced; prints
+      `port=<the URL's port> user=<user> database=<db> url=<local URL>`.
   prepare.py prom-strip IN_YML OUT_YML
       Debian's promtool has no Kubernetes service discovery: replace each scrape job's
       `kubernetes_sd_configs` with a placeholder static target (relabelling is still checked).
@@ -24,6 +30,7 @@ import pathlib
 import re
 import shutil
 import sys
+import urllib.parse
 
 import yaml
 
@@ -114,6 +121,23 @@ def mosquitto_conf(src, out_dir, port):
         print(f"{key}={found.get(key, '')}")
 
 
+PG_URL = re.compile(r"postgres(?:ql)?://(?:\{\{[^}]*\}\}|[^\s\"'])+")
+
+
+def pg_urls(render):
+    urls = set()
+    for path in pathlib.Path(render).rglob("*.yaml"):
+        urls.update(PG_URL.findall(path.read_text()))
+    print("\n".join(sorted(urls)))
+
+
+def pg_url_local(url, port, password):
+    parsed = urllib.parse.urlsplit(re.sub(r"\{\{[^}]*\}\}", password, url))
+    local = parsed._replace(netloc=f"{parsed.username}:{urllib.parse.quote(password)}@127.0.0.1:{port}")
+    print(f"port={parsed.port or 5432} user={parsed.username} database={parsed.path.lstrip('/')} "
+          f"url={urllib.parse.urlunsplit(local)}")
+
+
 def prom_strip(src, dst):
     cfg = yaml.safe_load(pathlib.Path(src).read_text()) or {}
     jobs = []
@@ -127,7 +151,8 @@ def prom_strip(src, dst):
 
 
 COMMANDS = {"extract": extract, "ha-config": ha_config, "z2m-data": z2m_data,
-            "mosquitto-conf": mosquitto_conf, "prom-strip": prom_strip}
+            "mosquitto-conf": mosquitto_conf, "pg-urls": pg_urls, "pg-url-local": pg_url_local,
+            "prom-strip": prom_strip}
 
 if __name__ == "__main__":
     if len(sys.argv) < 2 or sys.argv[1] not in COMMANDS:

@@ -182,6 +182,8 @@ fn moving_image_tags_are_refused_at_the_users_line() {
         "ghcr.io/home-assistant/home-assistant:stable",
         "ghcr.io/home-assistant/home-assistant",
         "localhost:5000/app",
+        "docker.io/library/postgres:18",
+        "docker.io/library/postgres:18-alpine",
     ] {
         let d = eval_err(&app_release(&format!(
             "image: \"{image}\", ports: #{{ http: 80 }}, probes: #{{ tcp: true }}"
@@ -476,6 +478,38 @@ fn postgres_is_power_loss_safe_and_runs_the_config_it_ships() {
     );
     let init = find(&e, "ConfigMap", "postgresql-init");
     assert!(s(&init, "/data/10-roles.sh").contains("CREATE ROLE"));
+    // The role script also runs on every start, from a sidecar, for adopted data directories.
+    let roles = &ctl["containers"]["roles"];
+    assert!(roles["command"][2]
+        .as_str()
+        .unwrap()
+        .contains("sh /docker-entrypoint-initdb.d/10-roles.sh"));
+    assert_eq!(
+        v["persistence"]["init"]["advancedMounts"]["main"]["roles"][0]["path"],
+        "/docker-entrypoint-initdb.d"
+    );
+}
+
+#[test]
+fn the_database_versions_are_pinned() {
+    for (call, code) in [
+        (
+            "postgres::server(p, nas, #{ credentials: \"pg\", version: \"latest\" });",
+            "pinned-versions",
+        ),
+        (
+            "postgres::server(p, nas, #{ credentials: \"pg\", version: 18 });",
+            "pinned-versions",
+        ),
+        (
+            "influxdb::server(p, nas, #{ credentials: \"i\", version: \"2\" });",
+            "pinned-versions",
+        ),
+    ] {
+        let d = eval_err(&format!("{}{call}\np", foundation()));
+        assert_eq!(d.code, code, "{call}: {d}");
+        assert_at_line(&d, 12);
+    }
 }
 
 #[test]
@@ -942,6 +976,94 @@ p"#,
 
     let d = eval_err(
         "import \"pinned_helm\" as helm;\nlet p = platform(\"home\");\nhelm::repository(p, #{ name: \"r\", url: \"https://x.org\", phase: 9 });\np",
+    );
+    assert_eq!(d.code, "invalid-argument");
+    assert_at_line(&d, 3);
+}
+
+#[test]
+fn switching_matter_off_removes_only_matter_objects() {
+    let script =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../platform.rhai"))
+            .unwrap();
+    let marker = "primary_interface: \"eth0\",";
+    assert!(
+        script.contains(marker),
+        "platform.rhai changed its Matter call"
+    );
+    let off = script.replace(marker, &format!("{marker} enabled: false,"));
+    let ids = |text: &str| -> std::collections::BTreeSet<String> {
+        let e = evaluate_str("platform.rhai", text, &Options::default()).unwrap();
+        e.platform
+            .objects
+            .iter()
+            .map(|o| o.identity().to_string())
+            .collect()
+    };
+    let on = ids(&script);
+    let without = ids(&off);
+    assert!(without.is_subset(&on));
+    let removed: Vec<&String> = on.difference(&without).collect();
+    assert!(!removed.is_empty());
+    for id in &removed {
+        // Matter's own objects, and the Flux Kustomization of its layer, now empty.
+        let layer = id.starts_with("Kustomization.") && id.ends_with("/experimental");
+        assert!(
+            id.contains("matter") || layer,
+            "switching Matter off also removed {id}"
+        );
+    }
+    // Nothing else changed: every object left renders the same with Matter on and off, except
+    // the restore guide, which no longer lists the Matter backup.
+    let e_on = evaluate_str("platform.rhai", &script, &Options::default()).unwrap();
+    let e_off = evaluate_str("platform.rhai", &off, &Options::default()).unwrap();
+    for o in &e_off.platform.objects {
+        if o.resource.name() == "backup-docs" {
+            continue;
+        }
+        let same = e_on
+            .platform
+            .objects
+            .iter()
+            .find(|x| x.identity() == o.identity())
+            .unwrap();
+        assert_eq!(
+            same.resource.to_value(),
+            o.resource.to_value(),
+            "{}",
+            o.identity()
+        );
+    }
+}
+
+#[test]
+fn the_base_adopts_an_existing_ingress_and_issues_through_dns() {
+    let e = eval(
+        r#"import "cluster" as cluster;
+let p = platform("home");
+let base = cluster::base(p, #{ ingress: #{ enabled: false, "class": "nginx" }, sealed_secrets: false,
+    issuer: #{ name: "le-dns", email: "me@example.org", solver: #{ cloudflare_secret: "cloudflare", key: "token" } } });
+if base.ingress_class != "nginx" || base.issuer != "le-dns" { throw "handle"; }
+p"#,
+    );
+    assert!(!objects(&e)
+        .iter()
+        .any(|(k, _, n, _)| k == "HelmRelease"
+            && (n == "traefik" || n == "sealed-secrets-controller")));
+    let issuer = find(&e, "ClusterIssuer", "le-dns");
+    assert_eq!(
+        s(
+            &issuer,
+            "/spec/acme/solvers/0/dns01/cloudflare/apiTokenSecretRef/name"
+        ),
+        "cloudflare"
+    );
+    assert_eq!(
+        s(&issuer, "/spec/acme/privateKeySecretRef/name"),
+        "le-dns-account-key"
+    );
+    let d = eval_err(
+        "import \"cluster\" as cluster;\nlet p = platform(\"home\");\ncluster::base(p, #{ issuer: #{ name: \"x\", email: \"e@x.org\", server: \"http://insecure\" } });\np",
     );
     assert_eq!(d.code, "invalid-argument");
     assert_at_line(&d, 3);

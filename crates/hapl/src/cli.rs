@@ -253,11 +253,15 @@ fn check(evaluation: &Evaluation, renderer: &Renderer) -> i32 {
     let all = || evaluation.diagnostics.iter().chain(&findings);
     let count = |s: Severity| all().filter(|d| d.severity == s).count();
     let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
-    print!(
+    // A closed stdout (`hapl check | head -1`) is not an error of the platform.
+    let mut out = std::io::stdout().lock();
+    let _ = write!(
+        out,
         "{}",
         crate::report::budget_table(&hapl_core::rules::budget(p, &settings))
     );
-    println!(
+    let _ = writeln!(
+        out,
         "platform `{}` (cluster `{}`): {}, {}",
         p.name,
         p.cluster,
