@@ -501,13 +501,13 @@ fn the_harness_reports_a_stale_page() {
         "```",                                      // 20
         "",                                         // 21
         "```console,cwd=project",                   // 22: good
-        "$ hapl check",                             // 23
-        "platform `minimal` (cluster `minimal`): 6 objects, 0 errors, 0 warnings",
+        "$ hapl --version",                         // 23
+        concat!("hapl ", env!("CARGO_PKG_VERSION")),
         "```",                    // 25
         "",                       // 26
         "```console,cwd=project", // 27: stale output
-        "$ hapl check",           // 28
-        "platform `minimal` (cluster `minimal`): 5 objects, 0 errors, 0 warnings",
+        "$ hapl --version",       // 28
+        "hapl 0.0.0-stale",
         "```",                                                                // 30
         "",                                                                   // 31
         "```rhai",                                 // 32: include of a missing file
@@ -552,7 +552,7 @@ fn the_harness_reports_a_stale_page() {
     for (line, words) in [
         ("7", "`hapl check` is not clean"),
         ("13", "the error shown after it is stale"),
-        ("27", "the output of `hapl check` is stale"),
+        ("27", "the output of `hapl --version` is stale"),
         ("32", "missing.rhai"),
         ("36", "link `intro.md`: no such file"),
         ("36", "link `#nowhere`: no such heading"),
@@ -584,7 +584,7 @@ fn the_harness_reports_a_stale_page() {
     // The stale console block shows both sides.
     let stale = at("27")[0];
     assert!(
-        stale.contains("5 objects") && stale.contains("6 objects"),
+        stale.contains("0.0.0-stale") && stale.contains(env!("CARGO_PKG_VERSION")),
         "{stale}"
     );
 }
