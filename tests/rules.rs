@@ -260,6 +260,33 @@ fn a_platform_of_the_seed_shape_that_follows_the_rules_gets_no_finding() {
 }
 
 #[test]
+fn check_prints_the_budget_per_namespace_against_the_node() {
+    let out = hapl(&fixtures(), &["--script", "clean_platform.rhai", "check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no `{name}` row in\n{text}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    // Six services and eight backup / restore-test CronJobs, 10m / 100m / 32Mi / 64Mi each.
+    assert_eq!(
+        row("total"),
+        ["total", "14", "140m", "1400m", "448Mi", "896Mi"]
+    );
+    assert_eq!(
+        row("homeassistant"),
+        ["homeassistant", "3", "30m", "300m", "96Mi", "192Mi"]
+    );
+    assert_eq!(
+        row("share of node"),
+        ["share", "of", "node", "4%", "35%", "6%", "11%"]
+    );
+}
+
+#[test]
 fn the_top_level_platform_passes_every_rule() {
     let (diags, _) = diagnostics(&root().join("platform.rhai"));
     assert!(

@@ -292,6 +292,8 @@ pub struct Uninspected {
 pub struct Workloads {
     pub workloads: Vec<Workload>,
     pub uninspected: Vec<Uninspected>,
+    /// Releases of infrastructure charts their module configures completely (not inspected).
+    pub infrastructure: Vec<usize>,
 }
 
 /// The workloads of a list of objects (indices refer to that list).

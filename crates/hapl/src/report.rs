@@ -173,16 +173,18 @@ pub fn budget_table(b: &hapl_core::rules::Budget) -> String {
     if b.total.incomplete > 0 {
         let _ = writeln!(
             s,
-            "  {} without some request or limit count as 0 there",
-            if b.total.incomplete == 1 {
-                "1 container".to_owned()
-            } else {
-                format!("{} containers", b.total.incomplete)
-            }
+            "  containers without some request or limit: {} (counted as 0 there)",
+            b.total.incomplete
         );
     }
     for u in &b.uninspected {
-        let _ = writeln!(s, "  not counted: {u} (chart values not inspected)");
+        let _ = writeln!(s, "  not counted: {u}: chart values not inspected");
+    }
+    for u in &b.infrastructure {
+        let _ = writeln!(
+            s,
+            "  not counted: {u}: infrastructure chart, configured by its module"
+        );
     }
     s
 }

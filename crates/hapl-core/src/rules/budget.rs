@@ -40,6 +40,8 @@ pub struct Budget {
     pub node: Option<Node>,
     /// Releases whose workloads hapl could not see (not counted).
     pub uninspected: Vec<String>,
+    /// Releases of infrastructure charts configured by their module (not counted).
+    pub infrastructure: Vec<String>,
 }
 
 /// The budget of a platform.
@@ -64,17 +66,29 @@ fn of_context(cx: &Context) -> Budget {
             .workloads
             .uninspected
             .iter()
-            .map(|u| {
-                let r = cx.resources[u.object];
-                format!(
-                    "{}/{} ({})",
-                    r.namespace().unwrap_or("default"),
-                    r.name(),
-                    u.chart
-                )
-            })
+            .map(|u| release(cx, u.object))
+            .collect(),
+        infrastructure: cx
+            .workloads
+            .infrastructure
+            .iter()
+            .map(|i| release(cx, *i))
             .collect(),
     }
+}
+
+/// `namespace/name (chart)` of a release.
+fn release(cx: &Context, object: usize) -> String {
+    let r = cx.resources[object];
+    let chart = match r {
+        crate::resource::Resource::HelmRelease(hr) => crate::workload::charts::chart_name(hr),
+        _ => String::new(),
+    };
+    format!(
+        "{}/{} ({chart})",
+        r.namespace().unwrap_or("default"),
+        r.name()
+    )
 }
 
 fn millis(q: &Option<String>) -> Option<u64> {
