@@ -340,3 +340,11 @@ fn a_waiver_for_an_unknown_rule_suggests_the_closest_id() {
         stderr(&out)
     );
 }
+
+#[test]
+fn a_finding_on_an_object_made_in_the_stdlib_points_at_the_users_call_with_the_module_trace() {
+    let out = hapl(&fixtures(), &["--script", "unknown-chart.rhai", "check"]);
+    insta::with_settings!({ snapshot_path => "snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("a_rule_finding_in_a_stdlib_call", stderr(&out));
+    });
+}
