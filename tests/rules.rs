@@ -260,6 +260,39 @@ fn a_platform_of_the_seed_shape_that_follows_the_rules_gets_no_finding() {
 }
 
 #[test]
+fn check_prints_the_budget_per_namespace_against_the_node() {
+    let out = hapl(&fixtures(), &["--script", "clean_platform.rhai", "check"]);
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let text = stdout(&out);
+    let row = |name: &str| {
+        text.lines()
+            .find(|l| l.trim_start().starts_with(name))
+            .unwrap_or_else(|| panic!("no `{name}` row in\n{text}"))
+            .split_whitespace()
+            .collect::<Vec<_>>()
+    };
+    // Six services (10m / 100m / 32Mi / 64Mi each), the largest of the eight backup and
+    // restore-test CronJobs once (they run to completion, one at a time), and the NFS driver
+    // summed from its chart values.
+    assert_eq!(
+        row("total"),
+        ["total", "8", "115m", "1350m", "368Mi", "1152Mi"]
+    );
+    assert_eq!(
+        row("homeassistant"),
+        ["homeassistant", "1", "10m", "100m", "32Mi", "64Mi"]
+    );
+    assert_eq!(
+        row("largest job"),
+        ["largest", "job", "1", "10m", "100m", "32Mi", "64Mi"]
+    );
+    assert_eq!(
+        row("share of node"),
+        ["share", "of", "node", "3%", "34%", "5%", "15%"]
+    );
+}
+
+#[test]
 fn the_top_level_platform_passes_every_rule() {
     let (diags, _) = diagnostics(&root().join("platform.rhai"));
     assert!(
@@ -312,4 +345,12 @@ fn a_waiver_for_an_unknown_rule_suggests_the_closest_id() {
         "{}",
         stderr(&out)
     );
+}
+
+#[test]
+fn a_finding_on_an_object_made_in_the_stdlib_points_at_the_users_call_with_the_module_trace() {
+    let out = hapl(&fixtures(), &["--script", "unknown-chart.rhai", "check"]);
+    insta::with_settings!({ snapshot_path => "snapshots", prepend_module_to_snapshot => false }, {
+        insta::assert_snapshot!("a_rule_finding_in_a_stdlib_call", stderr(&out));
+    });
 }

@@ -186,3 +186,23 @@ impl Platform {
         diags
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn object_refs_name_namespaced_and_cluster_wide_objects() {
+        let r = ObjectRef::parse("Deployment/homeassistant/home-assistant").unwrap();
+        assert_eq!(r.namespace.as_deref(), Some("homeassistant"));
+        assert_eq!(r.to_string(), "Deployment/homeassistant/home-assistant");
+        let r = ObjectRef::parse("StorageClass/nfs-storage").unwrap();
+        assert_eq!(
+            (r.kind.as_str(), r.namespace, r.name.as_str()),
+            ("StorageClass", None, "nfs-storage")
+        );
+        for bad in ["Deployment", "a/b/c/d", "Deployment//x", ""] {
+            assert!(ObjectRef::parse(bad).is_err(), "{bad}");
+        }
+    }
+}

@@ -200,11 +200,19 @@ impl Workload {
         format!("{} {}/{}", self.kind.name(), self.namespace, self.name)
     }
 
-    /// The role: the `hapl.dev/role` label when present, else inferred from the chart and the
-    /// images (so hand-written repos are understood too).
+    /// The role: the `hapl.dev/role` label when present, `backup` / `restore-test` for workloads
+    /// labelled `hapl.dev/backup-of` / `hapl.dev/restore-test-of`, else inferred from the chart
+    /// and the images (so hand-written repos are understood too).
     pub fn role(&self) -> Option<&str> {
         if let Some(role) = self.labels.get(ROLE_LABEL) {
             return Some(role);
+        }
+        // A backup or restore test runs the image of what it copies (`postgres` for pg_dump).
+        if self.annotation("hapl.dev/backup-of").is_some() {
+            return Some("backup");
+        }
+        if self.annotation("hapl.dev/restore-test-of").is_some() {
+            return Some("restore-test");
         }
         if let Some(role) = self.chart.as_deref().and_then(charts::role_of_chart) {
             return Some(role);
@@ -295,6 +303,8 @@ pub struct Uninspected {
 pub struct Workloads {
     pub workloads: Vec<Workload>,
     pub uninspected: Vec<Uninspected>,
+    /// Releases of infrastructure charts their module configures completely (not inspected).
+    pub infrastructure: Vec<usize>,
 }
 
 /// The workloads of a list of objects (indices refer to that list).

@@ -178,12 +178,8 @@ pub fn budget_table(b: &hapl_core::rules::Budget) -> String {
     if b.total.incomplete > 0 {
         let _ = writeln!(
             s,
-            "  {} without some request or limit count as 0 there",
-            if b.total.incomplete == 1 {
-                "1 container".to_owned()
-            } else {
-                format!("{} containers", b.total.incomplete)
-            }
+            "  containers without some request or limit: {} (counted as 0 there)",
+            b.total.incomplete
         );
     }
     if !b.from_chart_values.is_empty() {

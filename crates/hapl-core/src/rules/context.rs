@@ -1,6 +1,8 @@
 //! What rules look at, computed once per check: workloads with roles, generated
 //! configuration, claims and classes.
 
+use std::collections::BTreeMap;
+
 use k8s_openapi::api::core::v1::PersistentVolumeClaim;
 use k8s_openapi::api::storage::v1::StorageClass;
 use serde_json::Value;
@@ -34,6 +36,8 @@ pub struct Context<'a> {
     pub configs: Vec<ConfigText>,
     /// Home Assistant configuration documents (packages, configuration.yaml, chart values).
     pub ha_docs: Vec<(usize, Yaml)>,
+    /// (namespace, name) → object index of every PersistentVolumeClaim.
+    claims: BTreeMap<(&'a str, &'a str), usize>,
 }
 
 impl<'a> Context<'a> {
@@ -56,6 +60,12 @@ impl<'a> Context<'a> {
                 }
             }
         }
+        let claims = resources
+            .iter()
+            .enumerate()
+            .filter(|(_, r)| matches!(r, Resource::PersistentVolumeClaim(_)))
+            .map(|(i, r)| ((r.namespace().unwrap_or("default"), r.name()), i))
+            .collect();
         Context {
             platform,
             settings,
@@ -63,6 +73,7 @@ impl<'a> Context<'a> {
             workloads,
             configs,
             ha_docs,
+            claims,
         }
     }
 
@@ -86,17 +97,11 @@ impl<'a> Context<'a> {
     }
 
     pub fn pvc(&self, namespace: &str, name: &str) -> Option<(usize, &'a PersistentVolumeClaim)> {
-        self.resources
-            .iter()
-            .enumerate()
-            .find_map(|(i, r)| match r {
-                Resource::PersistentVolumeClaim(p)
-                    if r.name() == name && r.namespace().unwrap_or("default") == namespace =>
-                {
-                    Some((i, &**p))
-                }
-                _ => None,
-            })
+        let i = *self.claims.get(&(namespace, name))?;
+        match self.resources[i] {
+            Resource::PersistentVolumeClaim(p) => Some((i, &**p)),
+            _ => None,
+        }
     }
 
     pub fn storage_classes(&self) -> impl Iterator<Item = (usize, &'a StorageClass)> + '_ {

@@ -439,6 +439,55 @@ mod tests {
     }
 
     #[test]
+    fn objects_read_from_a_repository_are_reported_at_their_file_and_line() {
+        use crate::{Origin, PlatformObject, Resource};
+        let yaml = r#"
+apiVersion: helm.toolkit.fluxcd.io/v2
+kind: HelmRelease
+metadata: {name: influxdb, namespace: data-storage}
+spec:
+  interval: 1h
+  chart: {spec: {chart: influxdb2, version: 2.1.2, sourceRef: {kind: HelmRepository, name: influxdata}}}
+  values:
+    image: {tag: 2.7.12}
+    adminUser: {retention_policy: 30d}
+"#;
+        let value: serde_json::Value = serde_yaml::from_str(yaml).unwrap();
+        let mut platform = Platform::new("adopted", "microk8s");
+        platform.objects.push(PlatformObject {
+            resource: Resource::from_value(value).unwrap(),
+            origin: Origin::new(Span::new(
+                "clusters/microk8s/databases/influxdb/helmrelease.yaml",
+                2,
+                1,
+            )),
+            component: "influxdb".into(),
+            path: None,
+            layer: None,
+            phase: None,
+            reason: None,
+        });
+        let settings = Settings {
+            today: Date::new(2026, 6, 1),
+        };
+        let found = check(&platform, &settings);
+        let retention = found
+            .iter()
+            .find(|d| d.code == "influx-retention")
+            .expect("30d is flagged");
+        assert_eq!(
+            retention.primary.as_ref().unwrap().to_string(),
+            "clusters/microk8s/databases/influxdb/helmrelease.yaml:2:1"
+        );
+        assert!(retention.message.contains("`30d`"), "{}", retention.message);
+        // Every violation of the release is reported, not only the first.
+        let codes: std::collections::BTreeSet<&str> =
+            found.iter().map(|d| d.code.as_str()).collect();
+        assert!(codes.contains("resources-required"), "{codes:?}");
+        assert!(codes.contains("nas-backed-state"), "{codes:?}");
+    }
+
+    #[test]
     fn closest_suggests_a_typo_fix() {
         assert_eq!(closest("privilegd", &ids()), Some("privileged"));
         assert_eq!(closest("zzz", &ids()), None);

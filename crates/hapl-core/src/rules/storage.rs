@@ -79,7 +79,8 @@ fn nas_backed_state(cx: &Context, f: &mut Findings) {
         }
     }
     for w in &cx.workloads.workloads {
-        let stateful = w.role().is_some_and(|r| STATEFUL_ROLES.contains(&r));
+        // Jobs and CronJobs keep scratch data; what they produce is checked where it lands.
+        let stateful = w.long_running() && w.role().is_some_and(|r| STATEFUL_ROLES.contains(&r));
         let mut on_nas = false;
         let mut problems = Vec::new();
         for v in &w.volumes {
@@ -128,7 +129,7 @@ fn nas_backed_state(cx: &Context, f: &mut Findings) {
                 "made here",
             );
         }
-        if stateful && !on_nas && w.long_running() {
+        if stateful && !on_nas {
             f.at(
                 w.object,
                 format!(

@@ -104,7 +104,10 @@ pub fn release_workloads(object: usize, hr: &HelmRelease, out: &mut Workloads) {
         "prometheus" => prometheus(&cx),
         "alloy" => vec![alloy(&cx)],
         "promtail" => vec![promtail(&cx)],
-        c if INFRASTRUCTURE_CHARTS.contains(&c) => return,
+        c if INFRASTRUCTURE_CHARTS.contains(&c) => {
+            out.infrastructure.push(object);
+            return;
+        }
         _ => {
             out.uninspected.push(Uninspected {
                 object,
@@ -1190,5 +1193,6 @@ mod tests {
         assert_eq!(ws.uninspected[0].chart, "mosquitto");
         let ws = release("cert-manager", json!({}));
         assert!(ws.workloads.is_empty() && ws.uninspected.is_empty());
+        assert_eq!(ws.infrastructure, [0]);
     }
 }
