@@ -546,3 +546,48 @@ fn corpus_changing_one_field_of_one_object_changes_exactly_its_line() {
         assert!(tested > 0, "no HelmRelease with a tag in the corpus");
     }
 }
+
+#[test]
+fn usage_errors_exit_1_not_2() {
+    let dir = copy_fixture("flat");
+    let out = hapl(
+        dir.path(),
+        &["--script", "platform.rhai", "plan", "--phase", "7"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+/// Where a new ConfigMap of component `hapl-new` in `namespace` lands in a corpus repo, and which
+/// files the plan writes.
+fn place_in_corpus(repo: &str, namespace: &str) -> Option<Vec<String>> {
+    let dir = shared_dir()?.join("corpus").join(repo);
+    let repo = hapl_repo::repo::read(&dir, false).unwrap();
+    let mut platform = Platform::new("home", "pi");
+    let mut obj = object(config_map(namespace, "hapl-new", &BTreeMap::new()), None);
+    obj.component = "hapl-new".into();
+    platform.objects.push(obj);
+    let plan = plan_repo(&platform, &repo, &PlanOptions::default()).unwrap();
+    assert_eq!(plan.summary.add, 1);
+    Some(plan.phases[0].writes.keys().cloned().collect())
+}
+
+#[test]
+fn new_objects_follow_the_layout_of_corpus_repos() {
+    // `kubernetes/apps/<ns>/<app>/app/`, files named after their kind, `ks.yaml` lists.
+    if let Some(writes) = place_in_corpus("onedr0p+home-ops", "default") {
+        assert_eq!(
+            writes,
+            [
+                OWNED_PATH,
+                "kubernetes/apps/default/hapl-new/app/configmap.yaml",
+                "kubernetes/apps/default/hapl-new/app/kustomization.yaml",
+            ]
+        );
+    }
+    // Flat `<ns>/<app>/` without any kustomization.yaml beside the apps.
+    if let Some(writes) = place_in_corpus("wrmilling+k3s-gitops", "media") {
+        assert_eq!(writes[0], OWNED_PATH);
+        assert!(writes[1].starts_with("media/hapl-new/"), "{writes:?}");
+        assert_eq!(writes.len(), 2, "{writes:?}");
+    }
+}

@@ -393,21 +393,48 @@ impl Repo {
             .sum()
     }
 
+    /// Whether the folder `dir` (`""`: the root) holds any file, in a repo with objects (a
+    /// folder of scripts and notes is an empty repo).
+    pub fn has_dir(&self, dir: &str) -> bool {
+        if self.objects.is_empty() {
+            return false;
+        }
+        if dir.is_empty() {
+            return true;
+        }
+        let prefix = format!("{dir}/");
+        let i = self.paths.partition_point(|p| p.as_str() < prefix.as_str());
+        self.paths.get(i).is_some_and(|p| p.starts_with(&prefix))
+    }
+
     /// Whether the repo writes `kustomization.yaml` files (some flat repos let Flux generate one).
     pub fn uses_kustomizations(&self) -> bool {
         self.files.keys().any(|p| p.ends_with("kustomization.yaml"))
     }
 
-    /// The repo's sequence indentation: the majority of block sequences under a key.
+    /// The repo's style: the majority of block sequences under a key, and of files starting
+    /// with `---`.
     pub fn style(&self) -> Style {
         let (mut indented, mut compact) = (0usize, 0usize);
+        let (mut marked, mut unmarked) = (0usize, 0usize);
         for file in self.files.values().take(200) {
             let (i, c) = sequence_styles(&file.text);
             indented += i;
             compact += c;
+            let first = file
+                .text
+                .trim_start_matches('\u{feff}')
+                .lines()
+                .find(|l| !l.trim().is_empty() && !l.starts_with('#'));
+            match first {
+                Some(l) if l.starts_with("---") => marked += 1,
+                Some(_) => unmarked += 1,
+                None => {}
+            }
         }
         Style {
             indent_sequences: indented >= compact,
+            document_start: marked >= unmarked,
         }
     }
 
