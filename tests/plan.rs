@@ -591,3 +591,98 @@ fn new_objects_follow_the_layout_of_corpus_repos() {
         assert_eq!(writes.len(), 2, "{writes:?}");
     }
 }
+
+/// A temp project: `platform.rhai` and a repo of the given files.
+fn project(script: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("platform.rhai"), script).unwrap();
+    for (path, text) in files {
+        let target = tmp.path().join("repo").join(path);
+        fs::create_dir_all(target.parent().unwrap()).unwrap();
+        fs::write(target, text).unwrap();
+    }
+    tmp
+}
+
+const SOPS_SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: home\nstringData:\n  password: ENC[AES256_GCM,data:abc,type:str]\nsops:\n  version: 3.9.0\n";
+
+#[test]
+fn encrypted_files_are_never_edited_and_templates_are_listed_not_read() {
+    let files = [
+        ("home/db/secret.sops.yaml", SOPS_SECRET),
+        ("charts/x/Chart.yaml", "apiVersion: v2\nname: x\nversion: 1.0.0\n"),
+        (
+            "charts/x/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n{{- if .Values.x }}\ndata: {}\n{{- end }}\n",
+        ),
+    ];
+    let adopt = project(
+        "let p = platform(\"home\", #{ repo: \"repo\" });\n\
+         p.add(#{ apiVersion: \"v1\", kind: \"Secret\", metadata: #{ name: \"db\", namespace: \"home\" }, stringData: #{ password: \"x\" } });\np\n",
+        &files,
+    );
+    let out = hapl(adopt.path(), &["--script", "platform.rhai", "plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("SOPS-encrypted"), "{}", stderr(&out));
+
+    let nothing = project(
+        "let p = platform(\"home\", #{ repo: \"repo\" });\np\n",
+        &files,
+    );
+    let (code, text) = run_plan(nothing.path(), &[]);
+    assert_eq!(code, 0);
+    assert!(
+        text.contains("Not inspected (1 files, kept byte-identical):\n  charts/x/templates/cm.yaml: Helm chart template"),
+        "{text}"
+    );
+}
+
+#[test]
+fn colour_follows_the_flag_and_no_color() {
+    let dir = copy_fixture("flat");
+    let coloured = hapl(
+        dir.path(),
+        &["--color", "always", "--script", "platform.rhai", "plan"],
+    );
+    assert!(
+        stdout(&coloured).contains("\x1b[32m+"),
+        "{}",
+        stdout(&coloured)
+    );
+    let (_, plain) = run_plan(dir.path(), &[]);
+    assert!(!plain.contains('\x1b'));
+}
+
+#[test]
+fn reading_indexes_lists_inherited_namespaces_and_yaml_1_1() {
+    let tmp = project(
+        "",
+        &[
+            ("apps/kustomization.yaml", "namespace: media\nresources: [list.yaml]\n"),
+            (
+                "apps/list.yaml",
+                "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: b, namespace: other}\n",
+            ),
+            (
+                "apps/mode.yaml",
+                "# comment only\n---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\ndata: {mode: 0755}\n",
+            ),
+        ],
+    );
+    let repo = hapl_repo::repo::read(&tmp.path().join("repo"), false).unwrap();
+    let ids: Vec<String> = repo.objects.keys().map(|i| i.to_string()).collect();
+    assert_eq!(
+        ids,
+        [
+            "ConfigMap media/a",
+            "ConfigMap media/m",
+            "ConfigMap other/b"
+        ]
+    );
+    let m = &repo.objects.values().nth(1).unwrap()[0];
+    assert_eq!(m.value["data"]["mode"], 493);
+    assert_eq!(
+        (m.file.as_str(), m.doc, m.lines),
+        ("apps/mode.yaml", 1, (4, 7))
+    );
+}
