@@ -686,3 +686,40 @@ fn reading_indexes_lists_inherited_namespaces_and_yaml_1_1() {
         ("apps/mode.yaml", 1, (4, 7))
     );
 }
+
+#[test]
+fn deleting_one_document_of_a_file_keeps_the_others_byte_identical() {
+    let owned = "version: 1\nobjects:\n  - kind: ConfigMap\n    namespace: home\n    name: a\n    file: apps/both.yaml\n  - kind: ConfigMap\n    namespace: home\n    name: b\n    file: apps/both.yaml\n";
+    let both = "---\n# a stays\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: home}\n---\n# b goes\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: home}\n";
+    let tmp = project(
+        "let p = platform(\"home\", #{ repo: \"repo\" });\n\
+         p.add(#{ apiVersion: \"v1\", kind: \"ConfigMap\", metadata: #{ name: \"a\", namespace: \"home\" } });\np\n",
+        &[(".hapl/owned.yaml", owned), ("apps/both.yaml", both)],
+    );
+    let platform = evaluate(&tmp.path().join("platform.rhai"));
+    let repo = tmp.path().join("repo");
+    let plan = plan_dir(&platform, &repo);
+    assert_eq!(plan.summary.delete, 1);
+    assert_eq!(
+        plan.phases[0].writes["apps/both.yaml"],
+        "---\n# a stays\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: home}\n"
+    );
+    apply(&plan, &repo);
+    assert!(plan_dir(&platform, &repo).is_empty());
+    let record = fs::read_to_string(repo.join(OWNED_PATH)).unwrap();
+    assert!(
+        record.contains("name: a") && !record.contains("name: b"),
+        "{record}"
+    );
+}
+
+#[test]
+fn a_script_with_errors_is_not_planned() {
+    let tmp = project(
+        "let p = platform(\"home\", #{ repo: \"repo\" });\np.add(#{ kind: \"Nope\" });\np\n",
+        &[],
+    );
+    let out = hapl(tmp.path(), &["--script", "platform.rhai", "plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).is_empty());
+}
