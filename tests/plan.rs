@@ -546,3 +546,180 @@ fn corpus_changing_one_field_of_one_object_changes_exactly_its_line() {
         assert!(tested > 0, "no HelmRelease with a tag in the corpus");
     }
 }
+
+#[test]
+fn usage_errors_exit_1_not_2() {
+    let dir = copy_fixture("flat");
+    let out = hapl(
+        dir.path(),
+        &["--script", "platform.rhai", "plan", "--phase", "7"],
+    );
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+}
+
+/// Where a new ConfigMap of component `hapl-new` in `namespace` lands in a corpus repo, and which
+/// files the plan writes.
+fn place_in_corpus(repo: &str, namespace: &str) -> Option<Vec<String>> {
+    let dir = shared_dir()?.join("corpus").join(repo);
+    let repo = hapl_repo::repo::read(&dir, false).unwrap();
+    let mut platform = Platform::new("home", "pi");
+    let mut obj = object(config_map(namespace, "hapl-new", &BTreeMap::new()), None);
+    obj.component = "hapl-new".into();
+    platform.objects.push(obj);
+    let plan = plan_repo(&platform, &repo, &PlanOptions::default()).unwrap();
+    assert_eq!(plan.summary.add, 1);
+    Some(plan.phases[0].writes.keys().cloned().collect())
+}
+
+#[test]
+fn new_objects_follow_the_layout_of_corpus_repos() {
+    // `kubernetes/apps/<ns>/<app>/app/`, files named after their kind, `ks.yaml` lists.
+    if let Some(writes) = place_in_corpus("onedr0p+home-ops", "default") {
+        assert_eq!(
+            writes,
+            [
+                OWNED_PATH,
+                "kubernetes/apps/default/hapl-new/app/configmap.yaml",
+                "kubernetes/apps/default/hapl-new/app/kustomization.yaml",
+            ]
+        );
+    }
+    // Flat `<ns>/<app>/` without any kustomization.yaml beside the apps.
+    if let Some(writes) = place_in_corpus("wrmilling+k3s-gitops", "media") {
+        assert_eq!(writes[0], OWNED_PATH);
+        assert!(writes[1].starts_with("media/hapl-new/"), "{writes:?}");
+        assert_eq!(writes.len(), 2, "{writes:?}");
+    }
+}
+
+/// A temp project: `platform.rhai` and a repo of the given files.
+fn project(script: &str, files: &[(&str, &str)]) -> tempfile::TempDir {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(tmp.path().join("platform.rhai"), script).unwrap();
+    for (path, text) in files {
+        let target = tmp.path().join("repo").join(path);
+        fs::create_dir_all(target.parent().unwrap()).unwrap();
+        fs::write(target, text).unwrap();
+    }
+    tmp
+}
+
+const SOPS_SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: home\nstringData:\n  password: ENC[AES256_GCM,data:abc,type:str]\nsops:\n  version: 3.9.0\n";
+
+#[test]
+fn encrypted_files_are_never_edited_and_templates_are_listed_not_read() {
+    let files = [
+        ("home/db/secret.sops.yaml", SOPS_SECRET),
+        ("charts/x/Chart.yaml", "apiVersion: v2\nname: x\nversion: 1.0.0\n"),
+        (
+            "charts/x/templates/cm.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n{{- if .Values.x }}\ndata: {}\n{{- end }}\n",
+        ),
+    ];
+    let adopt = project(
+        "let p = platform(\"home\", #{ repo: \"repo\" });\n\
+         p.add(#{ apiVersion: \"v1\", kind: \"Secret\", metadata: #{ name: \"db\", namespace: \"home\" }, stringData: #{ password: \"x\" } });\np\n",
+        &files,
+    );
+    let out = hapl(adopt.path(), &["--script", "platform.rhai", "plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("SOPS-encrypted"), "{}", stderr(&out));
+
+    let nothing = project(
+        "let p = platform(\"home\", #{ repo: \"repo\" });\np\n",
+        &files,
+    );
+    let (code, text) = run_plan(nothing.path(), &[]);
+    assert_eq!(code, 0);
+    assert!(
+        text.contains("Not inspected (1 files, kept byte-identical):\n  charts/x/templates/cm.yaml: Helm chart template"),
+        "{text}"
+    );
+}
+
+#[test]
+fn colour_follows_the_flag_and_no_color() {
+    let dir = copy_fixture("flat");
+    let coloured = hapl(
+        dir.path(),
+        &["--color", "always", "--script", "platform.rhai", "plan"],
+    );
+    assert!(
+        stdout(&coloured).contains("\x1b[32m+"),
+        "{}",
+        stdout(&coloured)
+    );
+    let (_, plain) = run_plan(dir.path(), &[]);
+    assert!(!plain.contains('\x1b'));
+}
+
+#[test]
+fn reading_indexes_lists_inherited_namespaces_and_yaml_1_1() {
+    let tmp = project(
+        "",
+        &[
+            ("apps/kustomization.yaml", "namespace: media\nresources: [list.yaml]\n"),
+            (
+                "apps/list.yaml",
+                "- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: a}\n- apiVersion: v1\n  kind: ConfigMap\n  metadata: {name: b, namespace: other}\n",
+            ),
+            (
+                "apps/mode.yaml",
+                "# comment only\n---\n---\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: m}\ndata: {mode: 0755}\n",
+            ),
+        ],
+    );
+    let repo = hapl_repo::repo::read(&tmp.path().join("repo"), false).unwrap();
+    let ids: Vec<String> = repo.objects.keys().map(|i| i.to_string()).collect();
+    assert_eq!(
+        ids,
+        [
+            "ConfigMap media/a",
+            "ConfigMap media/m",
+            "ConfigMap other/b"
+        ]
+    );
+    let m = &repo.objects.values().nth(1).unwrap()[0];
+    assert_eq!(m.value["data"]["mode"], 493);
+    assert_eq!(
+        (m.file.as_str(), m.doc, m.lines),
+        ("apps/mode.yaml", 1, (4, 7))
+    );
+}
+
+#[test]
+fn deleting_one_document_of_a_file_keeps_the_others_byte_identical() {
+    let owned = "version: 1\nobjects:\n  - kind: ConfigMap\n    namespace: home\n    name: a\n    file: apps/both.yaml\n  - kind: ConfigMap\n    namespace: home\n    name: b\n    file: apps/both.yaml\n";
+    let both = "---\n# a stays\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: home}\n---\n# b goes\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: b, namespace: home}\n";
+    let tmp = project(
+        "let p = platform(\"home\", #{ repo: \"repo\" });\n\
+         p.add(#{ apiVersion: \"v1\", kind: \"ConfigMap\", metadata: #{ name: \"a\", namespace: \"home\" } });\np\n",
+        &[(".hapl/owned.yaml", owned), ("apps/both.yaml", both)],
+    );
+    let platform = evaluate(&tmp.path().join("platform.rhai"));
+    let repo = tmp.path().join("repo");
+    let plan = plan_dir(&platform, &repo);
+    assert_eq!(plan.summary.delete, 1);
+    assert_eq!(
+        plan.phases[0].writes["apps/both.yaml"],
+        "---\n# a stays\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: home}\n"
+    );
+    apply(&plan, &repo);
+    assert!(plan_dir(&platform, &repo).is_empty());
+    let record = fs::read_to_string(repo.join(OWNED_PATH)).unwrap();
+    assert!(
+        record.contains("name: a") && !record.contains("name: b"),
+        "{record}"
+    );
+}
+
+#[test]
+fn a_script_with_errors_is_not_planned() {
+    let tmp = project(
+        "let p = platform(\"home\", #{ repo: \"repo\" });\np.add(#{ kind: \"Nope\" });\np\n",
+        &[],
+    );
+    let out = hapl(tmp.path(), &["--script", "platform.rhai", "plan"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stdout(&out).is_empty());
+}

@@ -10,12 +10,15 @@ use crate::yaml::resolve_plain;
 pub struct Style {
     /// `key:\n  - item` (true) or `key:\n- item` (false).
     pub indent_sequences: bool,
+    /// New files start with `---`.
+    pub document_start: bool,
 }
 
 impl Default for Style {
     fn default() -> Self {
         Style {
             indent_sequences: true,
+            document_start: true,
         }
     }
 }
@@ -225,7 +228,14 @@ mod tests {
     fn blocks_follow_the_style_and_read_back() {
         let v = json!({"a": {"b": [1, {"c": "x", "d": ["y"]}], "e": "l1\nl2\n"}, "f": []});
         for indent_sequences in [true, false] {
-            let text = block(&v, 0, &Style { indent_sequences });
+            let text = block(
+                &v,
+                0,
+                &Style {
+                    indent_sequences,
+                    ..Style::default()
+                },
+            );
             let docs = crate::yaml::parse(&text).unwrap();
             let root = docs[0].root.as_ref().unwrap();
             assert_eq!(
@@ -235,13 +245,7 @@ mod tests {
             );
         }
         assert_eq!(
-            block(
-                &json!({"k": ["a"]}),
-                0,
-                &Style {
-                    indent_sequences: true
-                }
-            ),
+            block(&json!({"k": ["a"]}), 0, &Style::default()),
             "k:\n  - a\n"
         );
     }

@@ -112,10 +112,13 @@ pub fn render_tree(platform: &Platform) -> Tree {
     tree
 }
 
-/// A new file holding one object: `---`, the repo's schema modeline for the kind if it uses
+/// A new file holding one object: `---` (if the repo starts files so), the repo's schema modeline for the kind if it uses
 /// one, the object.
 pub fn new_file(resource: &Resource, modeline: Option<&str>, style: &Style) -> String {
-    let mut text = String::from("---\n");
+    let mut text = String::new();
+    if style.document_start {
+        text.push_str("---\n");
+    }
     if let Some(m) = modeline {
         text.push_str(m);
         text.push('\n');
@@ -128,7 +131,8 @@ pub fn new_file(resource: &Resource, modeline: Option<&str>, style: &Style) -> S
 pub fn kustomization_text(resources: Vec<String>, style: &Style) -> String {
     let k = KustomizationFile::new(resources);
     let value = serde_json::to_value(&k).expect("kustomization serializes");
-    format!("---\n{}", emit::block(&value, 0, style))
+    let start = if style.document_start { "---\n" } else { "" };
+    format!("{start}{}", emit::block(&value, 0, style))
 }
 
 fn parent_dir(path: &str) -> &str {
@@ -284,8 +288,10 @@ pub struct NewKustomizations {
 
 impl NewKustomizations {
     /// Make `file` part of the build: returns existing `kustomization.yaml` files (path, text)
-    /// that must list a new entry (see [`add_resource`]); creates the missing ones up to the
-    /// nearest folder that has one (or the root).
+    /// that must list a new entry (see [`add_resource`]), and creates the missing ones for the
+    /// new folders between. When the nearest existing folder has no `kustomization.yaml`, the
+    /// repo lets Flux generate one there: nothing is created (a partial list would hide the
+    /// folder's other files). In an empty repo the chain goes up to the root, like `hapl render`.
     pub fn add(
         &mut self,
         file: &str,
@@ -312,7 +318,10 @@ impl NewKustomizations {
                 }
                 return vec![(kpath, text)];
             }
-            if dir.is_empty() && !repo.objects.is_empty() {
+            if repo.has_dir(&dir) {
+                for dir in &created {
+                    self.dirs.remove(dir);
+                }
                 return Vec::new();
             }
             self.dirs
@@ -359,8 +368,7 @@ fn entry_name(child: &str, file: &str) -> String {
 }
 
 fn listed_by_flux_kustomizations(text: &str) -> bool {
-    let res = resources_of(text);
-    !res.is_empty() && res.iter().all(|r| r.ends_with("/ks.yaml"))
+    resources_of(text).iter().any(|r| r.ends_with("/ks.yaml"))
 }
 
 fn resources_of(text: &str) -> Vec<String> {

@@ -1,5 +1,7 @@
-//! hapl's repository side: layout of rendered objects and writing trees to disk.
-//! (Reading checked-in repos, minimal diffs and git commits build on this.)
+//! hapl's repository side: reading a checked-in Flux repo with positions (`yaml`, `repo`),
+//! comparing by meaning and patching in place (`patch`, `emit`), where new objects go
+//! (`layout`), what hapl owns (`owned`), the plan as data (`plan`), and writing files
+//! atomically (`write`).
 
 pub mod emit;
 pub mod git;

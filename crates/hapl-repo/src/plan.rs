@@ -484,9 +484,11 @@ fn delete(id: &Identity, work: &mut Work, owned: &mut Owned) -> Result<Option<Ch
 pub fn mask_secrets(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     for doc in split_keep(text) {
+        // Any `kind: Secret` line (masking too much is safe, too little is not).
         let is_secret = doc.lines().any(|l| {
-            let l = l.trim_end();
-            l == "kind: Secret" || l == "kind: \"Secret\"" || l == "kind: 'Secret'"
+            let l = l.split(" #").next().unwrap_or(l).trim();
+            l.strip_prefix("kind:")
+                .is_some_and(|v| v.trim().trim_matches(['"', '\'']) == "Secret")
         });
         if !is_secret {
             out.push_str(doc);
@@ -517,8 +519,19 @@ pub fn mask_secrets(text: &str) -> String {
                 }
                 in_data = None;
             }
-            if content == "data:" || content == "stringData:" {
-                in_data = Some(indent);
+            if let Some(key) = ["data:", "stringData:"]
+                .into_iter()
+                .find(|k| content.starts_with(k))
+            {
+                let rest = content[key.len()..].trim();
+                if rest.is_empty() || rest.starts_with('#') {
+                    in_data = Some(indent);
+                } else {
+                    // A flow map (`data: {a: b}`) on one line.
+                    let eol = &line[line.trim_end_matches(['\r', '\n']).len()..];
+                    out.push_str(&format!("{}{key} (masked){eol}", " ".repeat(indent)));
+                    continue;
+                }
             }
             out.push_str(line);
         }
@@ -610,5 +623,9 @@ mod tests {
         );
         assert!(masked.contains("password: (masked)") && masked.contains("a: visible"));
         assert!(masked.contains("type: Opaque"));
+        let flow = mask_secrets("kind: Secret\nstringData: {password: hunter2}\n");
+        assert_eq!(flow, "kind: Secret\nstringData: (masked)\n");
+        let commented = mask_secrets("kind: Secret\ndata: # base64\n  k: aHVudGVyMg==\n");
+        assert_eq!(commented, "kind: Secret\ndata: # base64\n  k: (masked)\n");
     }
 }

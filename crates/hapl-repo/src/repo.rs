@@ -257,23 +257,48 @@ fn read_with_libyaml(text: &str) -> Option<Vec<Value>> {
     Some(out)
 }
 
-/// `namespace:` of the `kustomization.yaml` nearest above `path`, if any.
-fn kustomization_namespace(files: &BTreeMap<String, RepoFile>, path: &str) -> Option<String> {
+/// `namespace:` of every `kustomization.yaml` that sets one, by folder (`""` for the root).
+fn kustomization_namespaces(files: &BTreeMap<String, RepoFile>) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    for (path, file) in files {
+        let dir = match path.strip_suffix("kustomization.yaml") {
+            Some(d) if d.is_empty() || d.ends_with('/') => d.trim_end_matches('/'),
+            _ => continue,
+        };
+        // The top-level `namespace:` key, without reading the whole (often long) document.
+        let Some(yaml::Node {
+            kind: yaml::NodeKind::Map(entries),
+            ..
+        }) = file.docs.first().and_then(|d| d.root.as_ref())
+        else {
+            continue;
+        };
+        let ns = entries.iter().find_map(|(k, v)| match (&k.kind, &v.kind) {
+            (_, yaml::NodeKind::Scalar { value, .. }) if yaml::key_str(k) == Some("namespace") => {
+                Some(value.clone())
+            }
+            _ => None,
+        });
+        if let Some(ns) = ns {
+            out.insert(dir.to_owned(), ns);
+        }
+    }
+    out
+}
+
+/// The namespace the nearest `kustomization.yaml` above `path` sets, if any.
+fn inherited_namespace<'a>(
+    namespaces: &'a BTreeMap<String, String>,
+    path: &str,
+) -> Option<&'a str> {
     let mut dir = path;
     while let Some((parent, _)) = dir.rsplit_once('/') {
-        if let Some(ns) = namespace_field(files, &format!("{parent}/kustomization.yaml")) {
+        if let Some(ns) = namespaces.get(parent) {
             return Some(ns);
         }
         dir = parent;
     }
-    namespace_field(files, "kustomization.yaml")
-}
-
-fn namespace_field(files: &BTreeMap<String, RepoFile>, path: &str) -> Option<String> {
-    let file = files.get(path)?;
-    let root = file.docs.first()?.root.as_ref()?;
-    let value = yaml::to_value(root, &yaml::anchors(root));
-    value.get("namespace")?.as_str().map(str::to_owned)
+    namespaces.get("").map(String::as_str)
 }
 
 /// Identity of a plain object value: `None` unless it has `apiVersion`, `kind` and a name.
@@ -300,6 +325,7 @@ pub fn identity_of(value: &Value, inherited_ns: Option<&str>) -> Option<Identity
 impl Repo {
     fn index(&mut self) {
         let mut objects: BTreeMap<Identity, Vec<Located>> = BTreeMap::new();
+        let namespaces = kustomization_namespaces(&self.files);
         for (path, file) in &self.files {
             if path.ends_with("kustomization.yaml") || path.ends_with("kustomization.yml") {
                 continue;
@@ -333,7 +359,9 @@ impl Repo {
                 let single = items.len() == 1;
                 for mut item in items {
                     let ns = inherited
-                        .get_or_insert_with(|| kustomization_namespace(&self.files, path))
+                        .get_or_insert_with(|| {
+                            inherited_namespace(&namespaces, path).map(str::to_owned)
+                        })
                         .clone();
                     let Some(id) = identity_of(&item, ns.as_deref()) else {
                         continue;
@@ -365,21 +393,48 @@ impl Repo {
             .sum()
     }
 
+    /// Whether the folder `dir` (`""`: the root) holds any file, in a repo with objects (a
+    /// folder of scripts and notes is an empty repo).
+    pub fn has_dir(&self, dir: &str) -> bool {
+        if self.objects.is_empty() {
+            return false;
+        }
+        if dir.is_empty() {
+            return true;
+        }
+        let prefix = format!("{dir}/");
+        let i = self.paths.partition_point(|p| p.as_str() < prefix.as_str());
+        self.paths.get(i).is_some_and(|p| p.starts_with(&prefix))
+    }
+
     /// Whether the repo writes `kustomization.yaml` files (some flat repos let Flux generate one).
     pub fn uses_kustomizations(&self) -> bool {
         self.files.keys().any(|p| p.ends_with("kustomization.yaml"))
     }
 
-    /// The repo's sequence indentation: the majority of block sequences under a key.
+    /// The repo's style: the majority of block sequences under a key, and of files starting
+    /// with `---`.
     pub fn style(&self) -> Style {
         let (mut indented, mut compact) = (0usize, 0usize);
+        let (mut marked, mut unmarked) = (0usize, 0usize);
         for file in self.files.values().take(200) {
             let (i, c) = sequence_styles(&file.text);
             indented += i;
             compact += c;
+            let first = file
+                .text
+                .trim_start_matches('\u{feff}')
+                .lines()
+                .find(|l| !l.trim().is_empty() && !l.starts_with('#'));
+            match first {
+                Some(l) if l.starts_with("---") => marked += 1,
+                Some(_) => unmarked += 1,
+                None => {}
+            }
         }
         Style {
             indent_sequences: indented >= compact,
+            document_start: marked >= unmarked,
         }
     }
 

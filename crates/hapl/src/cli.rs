@@ -99,7 +99,14 @@ enum Format {
 }
 
 pub fn run() -> i32 {
-    let cli = Cli::parse();
+    // Usage errors exit 1 (clap's own 2 means "changes" for `hapl plan`).
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => {
+            let _ = e.print();
+            return if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
+        }
+    };
     if let Command::Explain { rule, list } = &cli.command {
         return explain(rule.as_deref(), *list);
     }
