@@ -73,8 +73,9 @@ pub fn render_tree(platform: &Platform) -> Tree {
 
     let mut tree = Tree::new();
     for (dir, subdirs) in &children {
-        let files = dirs.get(dir);
+        let files = dirs.remove(dir);
         let mut resources: Vec<String> = files
+            .as_ref()
             .map(|f| f.keys().cloned().collect())
             .unwrap_or_default();
         resources.extend(subdirs.iter().map(|d| d.trim_end_matches('/').to_owned()));
@@ -84,14 +85,14 @@ pub fn render_tree(platform: &Platform) -> Tree {
             format!("{dir}/")
         };
         let kustomization = KustomizationFile::new(resources);
-        let yaml = serde_yaml::to_string(&kustomization).expect("kustomization serializes");
+        let yaml = render::data_to_yaml(&kustomization);
         tree.insert(
             format!("{prefix}kustomization.yaml"),
             format!("---\n{yaml}"),
         );
         if let Some(files) = files {
             for (name, content) in files {
-                tree.insert(format!("{prefix}{name}"), content.clone());
+                tree.insert(format!("{prefix}{name}"), content);
             }
         }
     }
