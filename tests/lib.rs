@@ -2,5 +2,6 @@
 
 mod support;
 
+mod bench;
 mod cli;
 mod schema;
