@@ -154,12 +154,12 @@ fn scalar(value: &Value, out: &mut String) -> Option<()> {
     Some(())
 }
 
-/// Letters, digits and `._/=-` (and `:` not at the end), starting with a letter, digit or `/`:
-/// libyaml writes such a string plain (or single-quoted) and never needs escapes.
+/// Letters, digits and `._/=-` (and `:` not at the end), starting with a letter, digit, `/` or
+/// `./` (Flux paths): libyaml writes such a string plain (or single-quoted), never with escapes.
 fn plain_word(s: &str) -> bool {
     let b = s.as_bytes();
     !b.is_empty()
-        && (b[0].is_ascii_alphanumeric() || b[0] == b'/')
+        && (b[0].is_ascii_alphanumeric() || b[0] == b'/' || s.starts_with("./"))
         && b[b.len() - 1] != b':'
         && b.iter()
             .all(|&c| c.is_ascii_alphanumeric() || b"._/=-:".contains(&c))
@@ -222,7 +222,7 @@ mod tests {
                    "replicas": 1, "port": 8123, "big": 18446744073709551615u64, "neg": -5, "none": null,
                    "empty": {}, "list": [], "n": [1, true, null, {}, []], "zero": "0", "octal": "0755",
                    "hex": "0x1F", "oct": "0o17", "bin": "0b101", "exp": "1e5", "flt": "1.5", "ver": "3.7.3",
-                   "cpu": "500m", "url": "https://charts.example.org/x", "yes": "yes", "on": "on",
+                   "cpu": "500m", "url": "https://charts.example.org/x", "path": "./apps/x", "yes": "yes", "on": "on",
                    "nullish": "null", "dash": "a-", "i": "1_000"}}}),
         ];
         for doc in &docs {
@@ -249,6 +249,7 @@ mod tests {
         let tricky: Vec<char> = "aZ09._/=-:~ #'\"!&*?|>%@`,[]{}\nxeE+_".chars().collect();
         let words = [
             "true", "null", "0", "07", "1.0", "1e3", "0x1", ".inf", "-", "yes", "3.7.3", "1Gi",
+            "./a", "./", ".5", "...",
         ];
         let mut taken = 0;
         for _ in 0..3000 {
