@@ -2,6 +2,7 @@
 
 mod support;
 
+mod bench;
 mod book;
 mod cli;
 mod legacy_repo;

@@ -89,8 +89,9 @@ pub fn render_tree(platform: &Platform) -> Tree {
 
     let mut tree = Tree::new();
     for (dir, subdirs) in &children {
-        let files = dirs.get(dir);
+        let files = dirs.remove(dir);
         let mut resources: Vec<String> = files
+            .as_ref()
             .map(|f| f.keys().cloned().collect())
             .unwrap_or_default();
         resources.extend(subdirs.iter().map(|d| d.trim_end_matches('/').to_owned()));
@@ -105,7 +106,7 @@ pub fn render_tree(platform: &Platform) -> Tree {
         );
         if let Some(files) = files {
             for (name, content) in files {
-                tree.insert(format!("{prefix}{name}"), content.clone());
+                tree.insert(format!("{prefix}{name}"), content);
             }
         }
     }

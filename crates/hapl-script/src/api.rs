@@ -9,7 +9,9 @@ use hapl_core::{
     Diagnostic, Frame, Nas, Node, ObjectRef, Origin, Platform, PlatformObject, Resource, Severity,
     Waiver, WaiverScope,
 };
-use rhai::{Dynamic, Engine, EvalAltResult, Map, NativeCallContext, Position, INT};
+use rhai::{
+    Dynamic, Engine, EvalAltResult, ImmutableString, Map, NativeCallContext, Position, INT,
+};
 
 use crate::error::{hapl_error, span_of};
 
@@ -297,18 +299,27 @@ fn add(ctx: NativeCallContext, p: &mut PlatformHandle, obj: Map, mut opts: Map) 
     }
     let main = main_file(&ctx);
     let origin = origin_of(&ctx, &main);
-    let value: serde_json::Value = match rhai::serde::from_dynamic(&Dynamic::from_map(obj)) {
+    // Kind and name for a message about an invalid object (shared strings: no copy).
+    let kind = obj
+        .get("kind")
+        .and_then(|k| k.read_lock::<ImmutableString>().map(|s| s.clone()));
+    let name = obj
+        .get("metadata")
+        .and_then(|m| m.read_lock::<Map>())
+        .and_then(|m| m.get("name").cloned())
+        .and_then(|n| n.into_immutable_string().ok());
+    let mut at = String::new();
+    let value = match plain_map(obj, &mut at) {
         Ok(v) => v,
-        Err(e) => {
+        Err(found) => {
             return Err(hapl_error(
                 "invalid-object",
-                format!("cannot use this map as an object: {e}"),
-                None,
+                format!("cannot use this map as an object: `{at}` is {found}, not plain data"),
+                Some("objects hold maps, arrays, strings, numbers, booleans and `()` only"),
                 pos,
             ))
         }
     };
-    let described = describe_value(&value);
     let mut state = p.0.borrow_mut();
     match Resource::from_value(value) {
         Ok(resource) => {
@@ -324,6 +335,11 @@ fn add(ctx: NativeCallContext, p: &mut PlatformHandle, obj: Map, mut opts: Map) 
             });
         }
         Err(err) => {
+            let described = match (kind, name) {
+                (Some(kind), Some(name)) => format!("{kind} `{name}`"),
+                (Some(kind), None) => kind.to_string(),
+                (None, _) => "object".to_owned(),
+            };
             let field = if err.path.is_empty() {
                 String::new()
             } else {
@@ -340,16 +356,63 @@ fn add(ctx: NativeCallContext, p: &mut PlatformHandle, obj: Map, mut opts: Map) 
     Ok(())
 }
 
-/// "HelmRelease `x`" from a plain value, for messages about values that did not convert.
-fn describe_value(value: &serde_json::Value) -> String {
-    let kind = value
-        .get("kind")
-        .and_then(|k| k.as_str())
-        .unwrap_or("object");
-    match value.pointer("/metadata/name").and_then(|n| n.as_str()) {
-        Some(name) => format!("{kind} `{name}`"),
-        None => kind.to_owned(),
+/// A script map as plain data, consumed (this runs for every object, so it is direct rather
+/// than serde's generic path). On error, `path` names the value that is not plain data and the
+/// result describes it.
+fn plain_map(map: Map, path: &mut String) -> Result<serde_json::Value, String> {
+    let mut out = serde_json::Map::with_capacity(map.len());
+    for (key, value) in map {
+        let len = path.len();
+        if len > 0 {
+            path.push('.');
+        }
+        path.push_str(&key);
+        let value = plain(value, path)?;
+        path.truncate(len);
+        out.insert(key.into(), value);
     }
+    Ok(serde_json::Value::Object(out))
+}
+
+fn plain(value: Dynamic, path: &mut String) -> Result<serde_json::Value, String> {
+    use serde_json::Value;
+    let value = value.flatten();
+    Ok(if value.is_unit() {
+        Value::Null
+    } else if let Ok(b) = value.as_bool() {
+        Value::Bool(b)
+    } else if let Ok(i) = value.as_int() {
+        Value::from(i)
+    } else if let Ok(f) = value.as_float() {
+        serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number)
+    } else if value.is_string() {
+        Value::String(value.into_immutable_string().expect("checked").into())
+    } else if let Ok(c) = value.as_char() {
+        Value::String(c.to_string())
+    } else if value.is_map() {
+        return plain_map(value.cast::<Map>(), path);
+    } else if value.is_array() {
+        let array = value.into_array().expect("checked");
+        let mut out = Vec::with_capacity(array.len());
+        for (i, item) in array.into_iter().enumerate() {
+            let len = path.len();
+            path.push_str(&format!("[{i}]"));
+            out.push(plain(item, path)?);
+            path.truncate(len);
+        }
+        Value::Array(out)
+    } else if value.is_blob() {
+        Value::Array(
+            value
+                .into_blob()
+                .expect("checked")
+                .into_iter()
+                .map(Value::from)
+                .collect(),
+        )
+    } else {
+        return Err(describe(value));
+    })
 }
 
 fn default_component(resource: &Resource) -> String {

@@ -208,9 +208,13 @@ pub fn evaluate_str(name: &str, text: &str, options: &Options) -> Result<Evaluat
             &state,
         ));
     };
+    // Taken, not cloned: the script's values are gone, and a copy would double peak memory.
     let (platform, mut diagnostics) = {
-        let st = handle.0.borrow();
-        (st.platform.clone(), st.diagnostics.clone())
+        let mut st = handle.0.borrow_mut();
+        (
+            std::mem::replace(&mut st.platform, Platform::new("", "")),
+            std::mem::take(&mut st.diagnostics),
+        )
     };
     drop(handle);
     drop(value);
