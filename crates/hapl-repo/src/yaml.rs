@@ -332,22 +332,33 @@ pub fn anchors(root: &Node) -> BTreeMap<usize, &Node> {
 /// A node's plain value: aliases resolved, merge keys applied (explicit keys win), scalars typed
 /// as YAML 1.1 does for Kubernetes.
 pub fn to_value(node: &Node, anchors: &BTreeMap<usize, &Node>) -> Value {
-    to_value_depth(node, anchors, 0)
+    let mut budget = ALIAS_BUDGET;
+    to_value_depth(node, anchors, 0, &mut budget)
 }
 
-fn to_value_depth(node: &Node, anchors: &BTreeMap<usize, &Node>, depth: usize) -> Value {
-    if depth > 64 {
+/// How many nodes aliases may expand to in one document: an "alias bomb" (aliases of aliases
+/// of ...) stops there instead of exhausting memory; what is left reads as null.
+const ALIAS_BUDGET: usize = 1 << 20;
+
+fn to_value_depth(
+    node: &Node,
+    anchors: &BTreeMap<usize, &Node>,
+    depth: usize,
+    budget: &mut usize,
+) -> Value {
+    if depth > 64 || *budget == 0 {
         return Value::Null;
     }
+    *budget -= 1;
     match &node.kind {
         NodeKind::Scalar { value, style, tag } => scalar_value(value, *style, tag.as_deref()),
-        NodeKind::Alias(id) => anchors
-            .get(id)
-            .map_or(Value::Null, |n| to_value_depth(n, anchors, depth + 1)),
+        NodeKind::Alias(id) => anchors.get(id).map_or(Value::Null, |n| {
+            to_value_depth(n, anchors, depth + 1, budget)
+        }),
         NodeKind::Seq(items) => Value::Array(
             items
                 .iter()
-                .map(|n| to_value_depth(n, anchors, depth + 1))
+                .map(|n| to_value_depth(n, anchors, depth + 1, budget))
                 .collect(),
         ),
         NodeKind::Map(entries) => {
@@ -356,7 +367,7 @@ fn to_value_depth(node: &Node, anchors: &BTreeMap<usize, &Node>, depth: usize) -
             for (k, v) in entries {
                 let key = match &k.kind {
                     NodeKind::Scalar { value, .. } => value.clone(),
-                    _ => match to_value_depth(k, anchors, depth + 1) {
+                    _ => match to_value_depth(k, anchors, depth + 1, budget) {
                         Value::String(s) => s,
                         other => other.to_string(),
                     },
@@ -370,7 +381,7 @@ fn to_value_depth(node: &Node, anchors: &BTreeMap<usize, &Node>, depth: usize) -
                         }
                     )
                 {
-                    match to_value_depth(v, anchors, depth + 1) {
+                    match to_value_depth(v, anchors, depth + 1, budget) {
                         Value::Object(m) => merge_into(&mut merged, m),
                         Value::Array(list) => {
                             for item in list {
@@ -382,7 +393,7 @@ fn to_value_depth(node: &Node, anchors: &BTreeMap<usize, &Node>, depth: usize) -
                         _ => {}
                     }
                 } else {
-                    explicit.insert(key, to_value_depth(v, anchors, depth + 1));
+                    explicit.insert(key, to_value_depth(v, anchors, depth + 1, budget));
                 }
             }
             for (k, v) in explicit {
@@ -520,6 +531,17 @@ mod tests {
             panic!()
         };
         assert_eq!(&text[entries[0].1.start..entries[0].1.end], "1");
+    }
+
+    #[test]
+    fn an_alias_bomb_stops() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..10 {
+            let refs = vec![format!("*a{}", i - 1); 10].join(", ");
+            text.push_str(&format!("a{i}: &a{i} [{refs}]\n"));
+        }
+        let v = values(&text);
+        assert!(v[0].to_string().len() < 64 << 20);
     }
 
     #[test]

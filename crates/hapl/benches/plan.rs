@@ -1,6 +1,7 @@
 //! `cargo bench -p hapl --bench plan`: `hapl plan` (reading the repo, comparing, patching) for
 //! `platform.rhai` against its own rendered repo, and for generated platforms of N apps (the
-//! render benchmark's workload: ≈6 documents per app) against their rendered repos, unchanged and
+//! render benchmark's workload: ≈10 documents per app with the `kustomization.yaml` files)
+//! against their rendered repos, unchanged and
 //! with one image tag changed. Prints wall-clock median and spread after a warm-up, the median
 //! CPU time of the thread (of the whole plan, and of reading the repo alone: on a shared machine
 //! wall-clock time also counts other processes), and CPU µs per document so the cost per
