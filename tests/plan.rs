@@ -618,6 +618,7 @@ fn encrypted_files_are_never_edited_and_templates_are_listed_not_read() {
     ];
     let adopt = project(
         "let p = platform(\"home\", #{ repo: \"repo\" });\n\
+         p.except(\"no-plaintext-secrets\", \"Secret/home/db\", \"the test shows the plan refuses to edit the SOPS file\");\n\
          p.add(#{ apiVersion: \"v1\", kind: \"Secret\", metadata: #{ name: \"db\", namespace: \"home\" }, stringData: #{ password: \"x\" } });\np\n",
         &files,
     );
