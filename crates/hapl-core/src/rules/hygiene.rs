@@ -604,7 +604,7 @@ pub(super) static UNKNOWN_CHART: Rule = Rule {
     severity: Severity::Warning,
     summary: "Every HelmRelease's workloads are inspected; a chart hapl cannot read is named.",
     explanation: "hapl reads the values of the charts the standard library uses (app-template, \
-        influxdb2, loki, grafana, prometheus, alloy, promtail) into the same workload view as \
+        Bitnami postgresql, influxdb2, loki, grafana, prometheus, alloy, promtail) into the same workload view as \
         plain Deployments, and trusts the infrastructure charts its modules configure \
         completely. For any other chart it cannot see the containers, volumes, resources or \
         images the release creates, so every other rule is blind to them: this warning says so \
