@@ -116,7 +116,11 @@ fn pinned_versions(cx: &Context, f: &mut Findings) {
     for (i, r) in cx.resources.iter().enumerate() {
         match r {
             Resource::HelmRelease(hr) => {
-                if let Some(chart) = &hr.spec.chart {
+                // A chart from a Git repository or bucket is pinned by the source's revision.
+                let from_registry = hr.spec.chart.as_ref().is_some_and(|c| {
+                    !matches!(c.spec.source_ref.kind.as_str(), "GitRepository" | "Bucket")
+                });
+                if let Some(chart) = hr.spec.chart.as_ref().filter(|_| from_registry) {
                     let msg = match chart.spec.version.as_deref() {
                         None | Some("") => format!("chart `{}` of HelmRelease `{}` has no version: Flux installs the newest", chart.spec.chart, r.name()),
                         Some(v) if !is_exact_version(v) => format!("chart `{}` is not pinned: `{v}` is a range or a moving tag", chart.spec.chart),
