@@ -67,7 +67,8 @@ pub fn chart_name(hr: &HelmRelease) -> String {
 /// Adds the workloads of release `object` (or an [`Uninspected`] entry) to `out`.
 pub fn release_workloads(object: usize, hr: &HelmRelease, out: &mut Workloads) {
     let chart = chart_name(hr);
-    let values = hr.spec.values.clone().unwrap_or(Value::Null);
+    static NULL: Value = Value::Null;
+    let values = hr.spec.values.as_ref().unwrap_or(&NULL);
     let ns = hr
         .spec
         .target_namespace
@@ -80,7 +81,7 @@ pub fn release_workloads(object: usize, hr: &HelmRelease, out: &mut Workloads) {
         .as_deref()
         .or(hr.metadata.name.as_deref())
         .unwrap_or_default();
-    let v = Values(&values);
+    let v = Values(values);
     let name = v
         .str("fullnameOverride")
         .unwrap_or_else(|| release.to_owned());
