@@ -44,7 +44,19 @@ impl<'a> Context<'a> {
     pub fn new(platform: &'a Platform, settings: &'a Settings) -> Self {
         let resources: Vec<&Resource> = platform.objects.iter().map(|o| &o.resource).collect();
         let workloads = workload::workloads(&resources);
-        let configs = find_configs(&resources);
+        let mut configs = find_configs(&resources);
+        // Bitnami's PostgreSQL chart takes postgresql.conf lines in its values.
+        for (i, v) in super::charts_values_of(&resources, "postgresql") {
+            for key in ["primary.configuration", "primary.extendedConfiguration"] {
+                if let Some(text) = v.str(key) {
+                    configs.push(ConfigText {
+                        object: i,
+                        format: "postgresql".into(),
+                        text,
+                    });
+                }
+            }
+        }
         let mut ha_docs = Vec::new();
         for c in &configs {
             if c.format == "home-assistant" {

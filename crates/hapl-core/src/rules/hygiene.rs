@@ -116,7 +116,11 @@ fn pinned_versions(cx: &Context, f: &mut Findings) {
     for (i, r) in cx.resources.iter().enumerate() {
         match r {
             Resource::HelmRelease(hr) => {
-                if let Some(chart) = &hr.spec.chart {
+                // A chart from a Git repository or bucket is pinned by the source's revision.
+                let from_registry = hr.spec.chart.as_ref().is_some_and(|c| {
+                    !matches!(c.spec.source_ref.kind.as_str(), "GitRepository" | "Bucket")
+                });
+                if let Some(chart) = hr.spec.chart.as_ref().filter(|_| from_registry) {
                     let msg = match chart.spec.version.as_deref() {
                         None | Some("") => format!("chart `{}` of HelmRelease `{}` has no version: Flux installs the newest", chart.spec.chart, r.name()),
                         Some(v) if !is_exact_version(v) => format!("chart `{}` is not pinned: `{v}` is a range or a moving tag", chart.spec.chart),
@@ -609,7 +613,7 @@ pub(super) static UNKNOWN_CHART: Rule = Rule {
     severity: Severity::Warning,
     summary: "Every HelmRelease's workloads are inspected; a chart hapl cannot read is named.",
     explanation: "hapl reads the values of the charts the standard library uses (app-template, \
-        influxdb2, loki, grafana, prometheus, alloy, promtail) into the same workload view as \
+        Bitnami postgresql, influxdb2, loki, grafana, prometheus, alloy, promtail) into the same workload view as \
         plain Deployments, and trusts the infrastructure charts its modules configure \
         completely. For any other chart it cannot see the containers, volumes, resources or \
         images the release creates, so every other rule is blind to them: this warning says so \

@@ -363,8 +363,15 @@ fn apply_waivers(cx: &Context, findings: Vec<Finding>) -> Vec<Diagnostic> {
 
 /// The values of every release of `chart`, with the release's object index.
 pub(crate) fn charts_values<'a>(cx: &Context<'a>, chart: &str) -> Vec<(usize, Values<'a>)> {
+    charts_values_of(&cx.resources, chart)
+}
+
+pub(crate) fn charts_values_of<'a>(
+    resources: &[&'a Resource],
+    chart: &str,
+) -> Vec<(usize, Values<'a>)> {
     static NULL: serde_json::Value = serde_json::Value::Null;
-    cx.resources
+    resources
         .iter()
         .enumerate()
         .filter_map(|(i, r)| match r {

@@ -15,6 +15,7 @@ use crate::flux::HelmRelease;
 /// Charts whose values hapl reads into workloads.
 pub const INSPECTED_CHARTS: &[&str] = &[
     "app-template",
+    "postgresql",
     "influxdb2",
     "loki",
     "grafana",
@@ -37,6 +38,7 @@ pub const INFRASTRUCTURE_CHARTS: &[&str] = &[
 pub fn role_of_chart(chart: &str) -> Option<&'static str> {
     Some(match chart {
         "influxdb2" => "influxdb",
+        "postgresql" => "postgresql",
         "loki" => "loki",
         "grafana" => "grafana",
         "prometheus" => "prometheus",
@@ -65,7 +67,8 @@ pub fn chart_name(hr: &HelmRelease) -> String {
 /// Adds the workloads of release `object` (or an [`Uninspected`] entry) to `out`.
 pub fn release_workloads(object: usize, hr: &HelmRelease, out: &mut Workloads) {
     let chart = chart_name(hr);
-    let values = hr.spec.values.clone().unwrap_or(Value::Null);
+    static NULL: Value = Value::Null;
+    let values = hr.spec.values.as_ref().unwrap_or(&NULL);
     let ns = hr
         .spec
         .target_namespace
@@ -78,7 +81,7 @@ pub fn release_workloads(object: usize, hr: &HelmRelease, out: &mut Workloads) {
         .as_deref()
         .or(hr.metadata.name.as_deref())
         .unwrap_or_default();
-    let v = Values(&values);
+    let v = Values(values);
     let name = v
         .str("fullnameOverride")
         .unwrap_or_else(|| release.to_owned());
@@ -93,6 +96,7 @@ pub fn release_workloads(object: usize, hr: &HelmRelease, out: &mut Workloads) {
     let made = match chart.as_str() {
         "app-template" => app_template(&cx),
         "influxdb2" => vec![influxdb2(&cx)],
+        "postgresql" => vec![bitnami_postgresql(&cx)],
         "loki" => match loki(&cx) {
             Ok(ws) => ws,
             Err(why) => {
@@ -564,6 +568,93 @@ fn influxdb2(cx: &Release) -> Workload {
     let path = p
         .str("mountPath")
         .unwrap_or_else(|| "/var/lib/influxdb2".into());
+    mount(&mut w, "data", data, &path);
+    w
+}
+
+/// Bitnami's `resourcesPreset` sizes: (requests cpu, memory; limits cpu, memory).
+fn bitnami_preset(name: &str) -> Option<Resources> {
+    let (rc, rm, lc, lm) = match name {
+        "nano" => ("100m", "128Mi", "150m", "192Mi"),
+        "micro" => ("250m", "256Mi", "375m", "384Mi"),
+        "small" => ("500m", "512Mi", "750m", "768Mi"),
+        "medium" => ("500m", "1024Mi", "750m", "1536Mi"),
+        "large" => ("1", "2048Mi", "1.5", "3072Mi"),
+        "xlarge" => ("1", "3072Mi", "3", "6144Mi"),
+        "2xlarge" => ("1", "3072Mi", "6", "12288Mi"),
+        _ => return None,
+    };
+    Some(Resources {
+        cpu_request: Some(rc.into()),
+        memory_request: Some(rm.into()),
+        cpu_limit: Some(lc.into()),
+        memory_limit: Some(lm.into()),
+    })
+}
+
+/// Resources of a Bitnami component: `resources` when set, else its `resourcesPreset`.
+fn bitnami_resources(v: Values, default_preset: &str) -> Resources {
+    match v.get("resources") {
+        Some(Value::Object(m)) if !m.is_empty() => resources(v.at("resources")),
+        _ => bitnami_preset(
+            &v.str("resourcesPreset")
+                .unwrap_or_else(|| default_preset.into()),
+        )
+        .unwrap_or_default(),
+    }
+}
+
+/// bitnami/postgresql (standalone): the primary StatefulSet, data on `primary.persistence`.
+fn bitnami_postgresql(cx: &Release) -> Workload {
+    let v = cx.values;
+    let primary = v.at("primary");
+    let name = match v.str("fullnameOverride") {
+        Some(n) => n,
+        None if cx.release.contains("postgresql") => cx.release.to_owned(),
+        None => format!("{}-postgresql", cx.release),
+    };
+    let mut w = cx.workload(WorkloadKind::StatefulSet, &name);
+    pod_options(&mut w, primary, "podAnnotations");
+    let (image, image_from_chart) = chart_image(v.at("image"), "bitnami/postgresql");
+    let mut c = ContainerView {
+        name: "postgresql".into(),
+        image,
+        image_from_chart,
+        resources: bitnami_resources(primary, "nano"),
+        liveness: primary.bool_or("livenessProbe.enabled", true),
+        readiness: primary.bool_or("readinessProbe.enabled", true),
+        privileged: primary.bool_or("containerSecurityContext.privileged", false),
+        env: env(primary.at("extraEnvVars")),
+        ..ContainerView::default()
+    };
+    c.ports.push(PortView {
+        port: 5432,
+        protocol: "TCP".into(),
+        host: false,
+    });
+    w.containers.push(c);
+    if v.bool_or("metrics.enabled", false) {
+        let mut exporter = sidecar(
+            "metrics",
+            v.at("metrics.image"),
+            "bitnami/postgres-exporter",
+            v.at("metrics.resources"),
+        );
+        exporter.resources = bitnami_resources(v.at("metrics"), "nano");
+        w.containers.push(exporter);
+    }
+    let p = primary.at("persistence");
+    let data = persistence(
+        p.bool_or("enabled", true),
+        p.str("existingClaim"),
+        format!("data-{name}-0"),
+        p,
+        "storageClass",
+        "8Gi",
+    );
+    let path = p
+        .str("mountPath")
+        .unwrap_or_else(|| "/bitnami/postgresql".into());
     mount(&mut w, "data", data, &path);
     w
 }
@@ -1060,6 +1151,45 @@ mod tests {
                 size: Some("50Gi".into()),
                 read_write_once: true
             }))
+        );
+    }
+
+    #[test]
+    fn bitnami_postgresql_reads_presets_persistence_and_metrics() {
+        let ws = release(
+            "postgresql",
+            json!({"image": {"tag": "16.4.0-debian-12-r0"},
+                   "primary": {"persistence": {"existingClaim": "postgresql-data"}},
+                   "metrics": {"enabled": true, "resources": {"limits": {"memory": "64Mi"}}}}),
+        );
+        let w = &ws.workloads[0];
+        assert_eq!(w.name, "rel-postgresql");
+        assert_eq!(w.role(), Some("postgresql"));
+        assert_eq!(
+            w.containers[0].image,
+            "bitnami/postgresql:16.4.0-debian-12-r0"
+        );
+        // No resources: the chart's default preset `nano`.
+        assert_eq!(
+            w.containers[0].resources.memory_limit.as_deref(),
+            Some("192Mi")
+        );
+        assert_eq!(
+            w.containers[1].resources.memory_limit.as_deref(),
+            Some("64Mi")
+        );
+        assert_eq!(w.containers[1].resources.cpu_request, None);
+        assert_eq!(
+            w.volume("data"),
+            Some(&VolumeSource::Pvc("postgresql-data".into()))
+        );
+        let none = release(
+            "postgresql",
+            json!({"primary": {"resourcesPreset": "none"}}),
+        );
+        assert_eq!(
+            none.workloads[0].containers[0].resources,
+            Resources::default()
         );
     }
 
