@@ -74,6 +74,10 @@ class Hapl:
     def run(self, args, cwd=None):
         return subprocess.run([self.bin, *args], cwd=cwd, capture_output=True, text=True)
 
+    def argv(self, script, *command):
+        # A generous script timeout: on a loaded machine N=5000 can pass the default 10 s.
+        return [self.bin, "--timeout", "600", "--script", script, *command]
+
     def detect_plan(self):
         r = self.run(["plan", "--help"])
         if r.returncode != 0:
@@ -107,7 +111,7 @@ class Hapl:
             subprocess.run([sys.executable, gen, str(n), script], check=True)
             subprocess.run([sys.executable, gen, str(n), changed, "--change"], check=True)
         tree = os.path.join(d, "tree")
-        r = self.run(["--script", script, "render", "--out", tree])
+        r = self.run(self.argv(script, "render", "--out", tree)[1:])
         if r.returncode != 0:
             raise SystemExit(f"hapl render failed on {script}:\n{r.stderr}")
         self.scripts[case] = (script, changed)
@@ -129,7 +133,7 @@ class Hapl:
         subprocess.run(git + ["-C", repo, "add", "-A"], check=True)
         subprocess.run(git + ["-C", repo, "commit", "-qm", "platform"], check=True)
         if self.plan["apply"]:
-            args = ["apply-to-git"] + (["--repo", repo] if self.plan["repo_flag"] else [])
+            args = self.argv("platform.rhai", "apply-to-git")[1:] + (["--repo", repo] if self.plan["repo_flag"] else [])
             r = self.run(args, cwd=repo)
             if r.returncode != 0:
                 log(f"   NOTE: hapl apply-to-git failed ({r.returncode}); using the rendered tree:\n{r.stderr[-500:]}")
@@ -143,19 +147,19 @@ class Hapl:
     def rows(self, case):
         script, changed = self.scripts[case]
         rows = [
-            Row("hapl render", "hapl", lambda n, out, s=script: [self.bin, "--script", s, "render", "--out", out]),
-            Row("hapl check", "hapl", lambda n, out, s=script: [self.bin, "--script", s, "check"], writes=False),
+            Row("hapl render", "hapl", lambda n, out: self.argv(script, "render", "--out", out)),
+            Row("hapl check", "hapl", lambda n, out: self.argv(script, "check"), writes=False),
         ]
         repo = self.repos.get(case)
         if repo:
             repo_args = ["--repo", repo] if self.plan["repo_flag"] else []
             rows.append(Row("hapl plan (no change)", "hapl",
-                            lambda n, out: [self.bin, "--script", "platform.rhai", "plan", *repo_args],
+                            lambda n, out: self.argv("platform.rhai", "plan", *repo_args),
                             expect=(0,), cwd=repo, writes=False))
             if changed:
                 shutil.copy(changed, os.path.join(repo, "platform-change.rhai"))
                 rows.append(Row("hapl plan (one change)", "hapl",
-                                lambda n, out: [self.bin, "--script", "platform-change.rhai", "plan", *repo_args],
+                                lambda n, out: self.argv("platform-change.rhai", "plan", *repo_args),
                                 expect=(2,), cwd=repo, writes=False))
         return rows
 
