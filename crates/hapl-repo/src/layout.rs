@@ -457,9 +457,40 @@ pub fn add_resource(text: &str, kpath: &str, file: &str) -> String {
     if resources_of(text).iter().any(|e| names_entry(e, &rel)) {
         return text.to_owned();
     }
-    let dotted = resources_of(text).iter().any(|e| e.starts_with("./"));
+    let existing = resources_of(text);
+    let dotted = existing.iter().any(|e| e.starts_with("./"));
     let entry = if dotted { format!("./{rel}") } else { rel };
-    edit_resources(text, |list| list.push(Value::String(entry)))
+    // A list already in hapl's order (files, then folders, each sorted) stays in that order, so
+    // a kustomization.yaml built up over several phases reads like `hapl render` writes it;
+    // any other order is the author's, and the new entry goes at the end.
+    let sorted = existing
+        .windows(2)
+        .all(|w| render_order(&w[0]) <= render_order(&w[1]));
+    edit_resources(text, |list| {
+        let at = if sorted {
+            list.iter()
+                .position(|v| {
+                    v.as_str()
+                        .is_some_and(|e| render_order(e) > render_order(&entry))
+                })
+                .unwrap_or(list.len())
+        } else {
+            list.len()
+        };
+        list.insert(at, Value::String(entry));
+    })
+}
+
+/// The order `render_tree` lists resources in: files first, then folders, each by name (a
+/// folder compared as `name/`).
+fn render_order(entry: &str) -> (bool, String) {
+    let e = entry.trim_start_matches("./").trim_end_matches('/');
+    let is_file = e.ends_with(".yaml") || e.ends_with(".yml") || e.ends_with(".json");
+    if is_file {
+        (false, e.to_owned())
+    } else {
+        (true, format!("{e}/"))
+    }
 }
 
 /// `text` (the `kustomization.yaml` beside `file`) without `file` in `resources:`.
