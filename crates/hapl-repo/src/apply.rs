@@ -260,7 +260,13 @@ mod tests {
                 changes: Vec::new(),
                 writes: writes
                     .iter()
-                    .map(|p| (p.to_string(), "kind: X\n".to_owned()))
+                    .map(|p| {
+                        let text = match *p {
+                            OWNED_PATH => Owned::default().render(),
+                            _ => "kind: X\n".to_owned(),
+                        };
+                        (p.to_string(), text)
+                    })
                     .collect(),
                 deletes: deletes.iter().map(|p| p.to_string()).collect(),
                 write_hashes: BTreeMap::new(),

@@ -279,6 +279,8 @@ fn apply_to_git(evaluation: &Evaluation, repo: &Path, args: &ApplyArgs) -> Resul
         allow_detached: args.allow_detached,
         no_commit: args.no_commit,
         dry_run: args.dry_run,
+        // Another apply (or one killed while taking the lock) is waited for, not failed on.
+        lock_wait: std::time::Duration::from_secs(10),
         ..git::ApplyOptions::default()
     };
     let mut out = String::new();
@@ -298,7 +300,8 @@ fn apply_to_git(evaluation: &Evaluation, repo: &Path, args: &ApplyArgs) -> Resul
     let commits = apply::commits(&plan, args.single_commit, &|phases| {
         crate::report::commit_message(&plan, phases, &secrets)
     });
-    if let (Some(saved), Some(file)) = (&saved, &args.plan) {
+    // A saved plan already carried out is "nothing to do", like any other.
+    if let (Some(saved), Some(file), false) = (&saved, &args.plan, plan.is_empty()) {
         let (base, files) = saved.expectations(&plan);
         opts.expected_base = Some(base);
         opts.read_files = files;
@@ -330,7 +333,8 @@ fn apply_to_git(evaluation: &Evaluation, repo: &Path, args: &ApplyArgs) -> Resul
 
 /// A test hook, off unless `HAPL_TEST_KILL_AT_STEP=k` is set: `HAPL_TEST_KILL_DELAY_US` µs after
 /// the apply reaches its step `k` (0-based, counted over the whole run), `kill -9` is sent to
-/// this process while the work goes on. The crash tests use it to stop a run anywhere.
+/// this process while the work goes on (with no delay, at that step, before it goes on). The
+/// crash tests use it to stop a run anywhere.
 fn kill_hook() -> impl FnMut(&hapl_repo::git::Step) {
     let num = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
     let at = num("HAPL_TEST_KILL_AT_STEP");
