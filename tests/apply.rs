@@ -473,7 +473,6 @@ fn kill_9_at_any_instant_leaves_old_or_new_and_a_rerun_finishes() {
     copy_dir(&template.dir, &reference);
     ok(&small(), &reference, &["apply-to-git"]);
     let new = git(&reference, &["rev-parse", "HEAD"]).trim().to_owned();
-    let tree = git(&reference, &["rev-parse", "HEAD^{tree}"]);
     let changed: BTreeSet<String> = git(&reference, &["diff", "--name-only", &base, &new])
         .lines()
         .map(str::to_owned)
@@ -490,7 +489,8 @@ fn kill_9_at_any_instant_leaves_old_or_new_and_a_rerun_finishes() {
     let plan_checked = AtomicBool::new(false);
     let started = Instant::now();
     std::thread::scope(|scope| {
-        for _ in 0..2 {
+        // Four workers on two cores: a run mostly waits on git processes and fsync.
+        for _ in 0..4 {
             scope.spawn(|| {
                 while kills.load(Ordering::SeqCst) < 200 {
                     let n = next.fetch_add(1, Ordering::SeqCst);
@@ -548,8 +548,8 @@ fn kill_9_at_any_instant_leaves_old_or_new_and_a_rerun_finishes() {
                     // A second run finishes the job.
                     let out = run(&small(), &dir, &["apply-to-git"]);
                     assert!(out.status.success(), "{context}: {}", stderr(&out));
+                    // The same commit id: the same tree, parents and messages.
                     assert_eq!(git(&dir, &["rev-parse", "HEAD"]).trim(), new, "{context}");
-                    assert_eq!(git(&dir, &["rev-parse", "HEAD^{tree}"]), tree, "{context}");
                     assert_eq!(
                         git(&dir, &["status", "--porcelain=v1", "--untracked-files=all"]),
                         baseline,
