@@ -1,7 +1,9 @@
 //! hapl's integration tests: one binary (see tests/README.md).
 
+mod git_harness;
 mod support;
 
+mod apply;
 mod bench;
 mod book;
 mod cli;

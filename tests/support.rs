@@ -38,15 +38,18 @@ pub fn shared() -> Option<PathBuf> {
     None
 }
 
+/// The hapl binary with colour off, in `dir`.
+pub fn hapl_cmd(dir: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_hapl"));
+    cmd.current_dir(dir)
+        .env("NO_COLOR", "1")
+        .env_remove("HAPL_LIB");
+    cmd
+}
+
 /// Run the hapl binary with colour off, in `dir`.
 pub fn hapl(dir: &Path, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_hapl"))
-        .args(args)
-        .current_dir(dir)
-        .env("NO_COLOR", "1")
-        .env_remove("HAPL_LIB")
-        .output()
-        .expect("hapl runs")
+    hapl_cmd(dir).args(args).output().expect("hapl runs")
 }
 
 pub fn stdout(o: &Output) -> String {

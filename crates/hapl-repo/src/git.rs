@@ -243,7 +243,7 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// Whether an interrupted apply left its journal in the work tree containing `dir`: the branch
-/// may be ahead of the work tree until the next [`apply`] finishes it. `hapl plan` should say
+/// may be ahead of the work tree until the next [`apply`] finishes it. `hapl plan` says
 /// so rather than diff against a lagging work tree.
 pub fn interrupted(dir: &Path) -> Result<bool, ApplyError> {
     let repo = Repo::open(dir)?;

@@ -3,6 +3,7 @@
 //! (`layout`), what hapl owns (`owned`), the plan as data (`plan`), and writing files
 //! atomically (`write`).
 
+pub mod apply;
 pub mod emit;
 pub mod git;
 pub mod layout;

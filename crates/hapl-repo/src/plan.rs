@@ -93,6 +93,8 @@ pub struct Plan {
     pub schema: &'static str,
     /// `git rev-parse HEAD` of the repo, when it is a git work tree with a commit.
     pub base_commit: Option<String>,
+    /// The phase it was limited to (`--phase`), if any.
+    pub phase: Option<u8>,
     pub summary: Summary,
     pub phases: Vec<PhasePlan>,
     /// sha256 of every file read, by path.
@@ -298,6 +300,7 @@ pub fn plan_repo(
     Ok(Plan {
         schema: SCHEMA,
         base_commit: None,
+        phase: options.phase,
         summary,
         phases,
         read_hashes: repo.hashes.clone(),

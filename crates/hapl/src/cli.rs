@@ -71,6 +71,35 @@ enum Command {
     /// Show the minimal change to the Flux repository that makes it hold the platform.
     /// Exit code 0: no changes, 2: changes, 1: error.
     Plan(PlanArgs),
+    /// Carry out the plan on the Flux repository as git commits, one per phase, atomically.
+    /// Exit code 0: applied or nothing to do, 1: error (nothing changed on a refusal).
+    ApplyToGit(ApplyArgs),
+}
+
+#[derive(clap::Args)]
+struct ApplyArgs {
+    /// The Flux repository [default: the platform's `repo`, else the script's folder].
+    #[arg(long, value_name = "DIR")]
+    repo: Option<PathBuf>,
+    /// Apply only this phase (1-6).
+    #[arg(long, value_parser = clap::value_parser!(u8).range(1..=6))]
+    phase: Option<u8>,
+    /// One commit for every phase instead of one per phase.
+    #[arg(long)]
+    single_commit: bool,
+    /// Show what would be committed; change nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Apply a plan saved by `hapl plan --out`: the script must still make exactly that plan,
+    /// and the repository must still be at its base commit with the files it read.
+    #[arg(long, value_name = "FILE")]
+    plan: Option<PathBuf>,
+    /// Write the files only: no commit; the branch and the index stay as they are.
+    #[arg(long)]
+    no_commit: bool,
+    /// Commit on a detached HEAD.
+    #[arg(long)]
+    allow_detached: bool,
 }
 
 #[derive(clap::Args)]
@@ -148,6 +177,21 @@ pub fn run() -> i32 {
         Command::Render { out } => render(&evaluation, &out),
         Command::Explain { .. } => unreachable!("handled before evaluation"),
         Command::Plan(args) => plan(&evaluation, &renderer, &cli.script, &args, color_out),
+        Command::ApplyToGit(args) => {
+            match checked_repo(&evaluation, &renderer, &cli.script, &args.repo) {
+                Some(repo) => match apply_to_git(&evaluation, &repo, &args) {
+                    Ok(text) => {
+                        print!("{text}");
+                        EXIT_OK
+                    }
+                    Err(e) => {
+                        eprintln!("error: {e}");
+                        EXIT_ERROR
+                    }
+                },
+                None => EXIT_ERROR,
+            }
+        }
     }
 }
 
@@ -158,18 +202,16 @@ fn plan(
     args: &PlanArgs,
     color: bool,
 ) -> i32 {
-    // A platform that breaks a rule is never planned: the user fixes it (or waives it with a
-    // reason) first. Warnings and waiver notes are shown and do not stop the plan.
-    let findings = hapl_core::rules::check(&evaluation.platform, &rule_settings());
-    print_diagnostics(renderer, &findings, &evaluation.sources);
-    if findings.iter().any(Diagnostic::is_error) {
+    let Some(repo) = checked_repo(evaluation, renderer, script, &args.repo) else {
+        return EXIT_ERROR;
+    };
+    if matches!(hapl_repo::git::interrupted(&repo), Ok(true)) {
+        eprintln!(
+            "error: an `hapl apply-to-git` in `{}` was interrupted and its work tree lags behind the branch; run `hapl apply-to-git` again to finish it",
+            repo.display()
+        );
         return EXIT_ERROR;
     }
-    let repo = match (&args.repo, &evaluation.platform.repo) {
-        (Some(dir), _) => dir.clone(),
-        (None, Some(rel)) => script_dir(script).join(rel),
-        (None, None) => script_dir(script),
-    };
     let options = hapl_repo::plan::PlanOptions {
         phase: args.phase,
         keep_going: args.keep_going,
@@ -197,6 +239,125 @@ fn plan(
         EXIT_OK
     } else {
         EXIT_CHANGES
+    }
+}
+
+/// The repository to plan for, once the platform passes the rules: a platform that breaks a
+/// rule is never planned or applied (the user fixes it, or waives it with a reason, first).
+/// Warnings and waiver notes are shown and do not stop it.
+fn checked_repo(
+    evaluation: &Evaluation,
+    renderer: &Renderer,
+    script: &Path,
+    repo: &Option<PathBuf>,
+) -> Option<PathBuf> {
+    let findings = hapl_core::rules::check(&evaluation.platform, &rule_settings());
+    print_diagnostics(renderer, &findings, &evaluation.sources);
+    if findings.iter().any(Diagnostic::is_error) {
+        return None;
+    }
+    Some(match (repo, &evaluation.platform.repo) {
+        (Some(dir), _) => dir.clone(),
+        (None, Some(rel)) => script_dir(script).join(rel),
+        (None, None) => script_dir(script),
+    })
+}
+
+/// Plan and commit (see `hapl_repo::apply`); the text to print, or the error.
+fn apply_to_git(evaluation: &Evaluation, repo: &Path, args: &ApplyArgs) -> Result<String, String> {
+    use hapl_repo::{apply, git};
+    let saved = args
+        .plan
+        .as_deref()
+        .map(apply::SavedPlan::load)
+        .transpose()?;
+    let phase = match (&saved, args.phase) {
+        (Some(s), Some(p)) if s.phase != Some(p) => {
+            return Err(format!(
+                "--phase {p} differs from the saved plan's phase ({})",
+                s.phase.map_or("all".to_owned(), |n| n.to_string())
+            ))
+        }
+        (Some(s), _) => s.phase,
+        (None, p) => p,
+    };
+    let mut observe = kill_hook();
+    let mut opts = git::ApplyOptions {
+        allow_detached: args.allow_detached,
+        no_commit: args.no_commit,
+        dry_run: args.dry_run,
+        // Another apply (or one killed while taking the lock) is waited for, not failed on.
+        lock_wait: std::time::Duration::from_secs(10),
+        ..git::ApplyOptions::default()
+    };
+    let mut out = String::new();
+    // An interrupted apply is finished first, so the plan sees the work tree it left.
+    if !args.dry_run && git::interrupted(repo).unwrap_or(false) {
+        let done =
+            git::apply_observed(repo, &[], &opts, &mut observe).map_err(|e| e.to_string())?;
+        out = crate::report::apply_text(&done, false, args.no_commit);
+    }
+    let options = hapl_repo::plan::PlanOptions {
+        phase,
+        keep_going: false,
+    };
+    let plan =
+        hapl_repo::plan::plan(&evaluation.platform, repo, &options).map_err(|e| e.to_string())?;
+    let secrets = apply::secret_values(&evaluation.platform);
+    let commits = apply::commits(&plan, args.single_commit, &|phases| {
+        crate::report::commit_message(&plan, phases, &secrets)
+    });
+    // A saved plan already carried out is "nothing to do", like any other.
+    if let (Some(saved), Some(file), false) = (&saved, &args.plan, plan.is_empty()) {
+        let (base, files) = saved.expectations(&plan);
+        opts.expected_base = Some(base);
+        opts.read_files = files;
+        if let Some(why) = saved.disagreement(&plan) {
+            // A repository that moved under the plan is the likelier cause: git names it.
+            let check = git::ApplyOptions {
+                dry_run: true,
+                ..opts.clone()
+            };
+            git::apply(repo, &commits, &check).map_err(|e| e.to_string())?;
+            return Err(format!(
+                "`{}` is not what the script plans now: {why}; make a new plan",
+                file.display()
+            ));
+        }
+    }
+    apply::check_ownership(&plan, repo)?;
+    let report =
+        git::apply_observed(repo, &commits, &opts, &mut observe).map_err(|e| e.to_string())?;
+    if out.is_empty() || !report.nothing_to_do() {
+        out.push_str(&crate::report::apply_text(
+            &report,
+            args.dry_run,
+            args.no_commit,
+        ));
+    }
+    Ok(out)
+}
+
+/// A test hook, off unless `HAPL_TEST_KILL_AT_STEP=k` is set: `HAPL_TEST_KILL_DELAY_US` µs after
+/// the apply reaches its step `k` (0-based, counted over the whole run), `kill -9` is sent to
+/// this process while the work goes on (with no delay, at that step, before it goes on). The
+/// crash tests use it to stop a run anywhere.
+fn kill_hook() -> impl FnMut(&hapl_repo::git::Step) {
+    let num = |name: &str| std::env::var(name).ok().and_then(|v| v.parse::<u64>().ok());
+    let at = num("HAPL_TEST_KILL_AT_STEP");
+    let delay = std::time::Duration::from_micros(num("HAPL_TEST_KILL_DELAY_US").unwrap_or(0));
+    let mut n = 0u64;
+    move |_| {
+        if at == Some(n) {
+            std::thread::spawn(move || {
+                std::thread::sleep(delay);
+                let pid = std::process::id().to_string();
+                let _ = std::process::Command::new("kill")
+                    .args(["-9", &pid])
+                    .status();
+            });
+        }
+        n += 1;
     }
 }
 

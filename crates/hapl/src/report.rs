@@ -5,7 +5,7 @@ use std::io::Write;
 use ariadne::{Color, Config, IndexType, Label, Report, ReportKind};
 use hapl_core::{Diagnostic, Severity, Span};
 use hapl_repo::owned::OWNED_PATH;
-use hapl_repo::plan::{Action, Plan};
+use hapl_repo::plan::{Action, PhasePlan, Plan};
 use hapl_script::Sources;
 
 /// The char range of a span in a text, widened to the token it starts.
@@ -331,5 +331,101 @@ pub fn plan_markdown(plan: &Plan) -> String {
         out.push('\n');
     }
     notes(plan, &mut out, "- ");
+    out
+}
+
+/// The message of a commit holding `phases` of `plan`: a title naming the phase (or the
+/// phases, for one commit), the counts, and each change's object, file and reason, with every
+/// value of `secrets` masked.
+pub fn commit_message(plan: &Plan, phases: &[&PhasePlan], secrets: &[String]) -> String {
+    let title = match phases {
+        [one] => match phase_title(one.phase).split_once(": ") {
+            Some((label, name)) => format!("hapl: {label} — {name}"),
+            None => format!("hapl: {}", phase_title(one.phase)),
+        },
+        _ => {
+            let names: Vec<String> = phases
+                .iter()
+                .map(|p| p.phase.map_or("no phase".to_owned(), |n| n.to_string()))
+                .collect();
+            format!("hapl: phases {}", names.join(", "))
+        }
+    };
+    let changes = || phases.iter().flat_map(|p| &p.changes);
+    let count = |a: Action| changes().filter(|c| c.action == a).count();
+    let mut out = format!(
+        "{title}\n\nThis commit: {} to add, {} to change, {} to delete ({}).\n",
+        count(Action::Add),
+        count(Action::Change),
+        count(Action::Delete),
+        plan_summary(plan)
+    );
+    for phase in phases {
+        if phases.len() > 1 {
+            out.push_str(&format!("\n{}:\n", phase_title(phase.phase)));
+        } else {
+            out.push('\n');
+        }
+        for c in &phase.changes {
+            out.push_str(&format!(
+                "- {} {} in {}: {}\n",
+                verb(c.action).1,
+                c.object,
+                c.file,
+                c.reason
+            ));
+        }
+        if phase.write_hashes.contains_key(OWNED_PATH) {
+            out.push_str(&format!("- records what hapl owns in {OWNED_PATH}\n"));
+        }
+    }
+    out.push_str("\nMade by `hapl apply-to-git`.\n");
+    hapl_repo::apply::mask(&out, secrets)
+}
+
+/// What `hapl apply-to-git` did (or, for a dry run, would do).
+pub fn apply_text(report: &hapl_repo::git::ApplyReport, dry_run: bool, no_commit: bool) -> String {
+    use hapl_repo::git::ChangeKind;
+    let short = |id: &str| id[..id.len().min(12)].to_owned();
+    let mut out = String::new();
+    if let Some(r) = &report.recovered {
+        out.push_str(&format!(
+            "finished an interrupted apply: {} at {}\n",
+            report.reference,
+            short(&r.commit)
+        ));
+    }
+    if report.pending_recovery {
+        out.push_str("an interrupted apply is pending: a real run finishes it first\n");
+    }
+    if report.nothing_to_do() {
+        out.push_str("nothing to do: the repository already holds the platform\n");
+        return out;
+    }
+    for c in report.commits.iter().filter(|c| !c.changes.is_empty()) {
+        let head = match (&c.id, dry_run, no_commit) {
+            (Some(id), _, _) => format!("committed {} {}", short(id), c.title),
+            (None, true, _) => format!("would commit: {}", c.title),
+            (None, _, true) => format!("wrote (not committed): {}", c.title),
+            (None, false, false) => format!("already in place: {}", c.title),
+        };
+        out.push_str(&head);
+        out.push('\n');
+        for ch in &c.changes {
+            let sign = match ch.kind {
+                ChangeKind::Add => 'A',
+                ChangeKind::Modify => 'M',
+                ChangeKind::Delete => 'D',
+            };
+            out.push_str(&format!("  {sign} {}\n", ch.path));
+        }
+    }
+    if dry_run {
+        out.push_str("dry run: nothing changed\n");
+    } else if !no_commit {
+        if let Some(head) = &report.head {
+            out.push_str(&format!("{} is now at {}\n", report.reference, short(head)));
+        }
+    }
     out
 }
