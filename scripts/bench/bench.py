@@ -330,7 +330,8 @@ def report(data):
     p(f"Machine: {m['cores']} cores, {m['cpu']}; load average {m['load_start']} at the start, "
       f"{m['load_end']} at the end (other processes share these cores: compare rows of this run, "
       f"not runs). Trees are written to {OUTROOT} ({m['fs']}). hapl {data['hapl']}. "
-      f"Timing: {data['timer']}; {RUNS_SMALL} runs at N ≤ 100, {RUNS} above, after one checked warm-up. "
+      f"Timing: {data['timer']}; {data.get('runs', [RUNS_SMALL, RUNS])[0]} runs at N ≤ 100, "
+      f"{data.get('runs', [RUNS_SMALL, RUNS])[1]} above, after one checked warm-up. "
       f"Peak memory: max RSS from /usr/bin/time (median).\n")
     if data.get("plan_note"):
         p(data["plan_note"] + "\n")
@@ -470,7 +471,8 @@ def bench(args):
                             capture_output=True, text=True).stdout.strip()
     data = {"date": time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime()), "machine": machine(),
             "hapl": f"{version} ({commit})", "cells": [], "instructions": {},
-            "timer": "hyperfine -N" if shutil.which("hyperfine") else "own loop (hyperfine missing)"}
+            "timer": "hyperfine -N" if shutil.which("hyperfine") else "own loop (hyperfine missing)",
+            "runs": [RUNS_SMALL, RUNS]}
     if not hapl.plan:
         data["plan_note"] = "`hapl plan`: not available in this build (`hapl plan --help` fails); its rows are left out."
         log("NOTE: " + data["plan_note"])
