@@ -165,15 +165,12 @@ fn count_line(errors: usize, warnings: usize) -> String {
 fn check(evaluation: &Evaluation, renderer: &Renderer) -> i32 {
     let p = &evaluation.platform;
     let settings = rule_settings();
-    let findings = hapl_core::rules::check(p, &settings);
+    let (findings, budget) = hapl_core::rules::check_with_budget(p, &settings);
     print_diagnostics(renderer, &findings, &evaluation.sources);
     let all = || evaluation.diagnostics.iter().chain(&findings);
     let count = |s: Severity| all().filter(|d| d.severity == s).count();
     let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
-    print!(
-        "{}",
-        crate::report::budget_table(&hapl_core::rules::budget(p, &settings))
-    );
+    print!("{}", crate::report::budget_table(&budget));
     println!(
         "platform `{}` (cluster `{}`): {}, {}",
         p.name,
