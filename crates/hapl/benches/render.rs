@@ -117,8 +117,8 @@ fn main() {
             today: hapl_core::rules::Date::new(2026, 6, 1),
         };
         let (rules, _) = measure(runs, || {
-            hapl_core::rules::check(&e.platform, &settings).len()
-                + hapl_core::rules::budget(&e.platform, &settings).total.pods as usize
+            let (findings, budget) = hapl_core::rules::check_with_budget(&e.platform, &settings);
+            findings.len() + budget.total.pods as usize
         });
         let (total, _) = measure(runs, || {
             let e = evaluate_str("bench.rhai", &script, &options).unwrap();

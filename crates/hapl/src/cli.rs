@@ -416,18 +416,14 @@ fn count_line(errors: usize, warnings: usize) -> String {
 fn check(evaluation: &Evaluation, renderer: &Renderer) -> i32 {
     let p = &evaluation.platform;
     let settings = rule_settings();
-    let findings = hapl_core::rules::check(p, &settings);
+    let (findings, budget) = hapl_core::rules::check_with_budget(p, &settings);
     print_diagnostics(renderer, &findings, &evaluation.sources);
     let all = || evaluation.diagnostics.iter().chain(&findings);
     let count = |s: Severity| all().filter(|d| d.severity == s).count();
     let (errors, warnings) = (count(Severity::Error), count(Severity::Warning));
     // A closed stdout (`hapl check | head -1`) is not an error of the platform.
     let mut out = std::io::stdout().lock();
-    let _ = write!(
-        out,
-        "{}",
-        crate::report::budget_table(&hapl_core::rules::budget(p, &settings))
-    );
+    let _ = write!(out, "{}", crate::report::budget_table(&budget));
     let _ = writeln!(
         out,
         "platform `{}` (cluster `{}`): {}, {}",

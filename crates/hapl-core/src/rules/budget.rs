@@ -81,7 +81,7 @@ pub fn budget(platform: &Platform, settings: &Settings) -> Budget {
     of_context(&cx)
 }
 
-fn of_context(cx: &Context) -> Budget {
+pub(super) fn of_context(cx: &Context) -> Budget {
     let mut namespaces: BTreeMap<String, Usage> = BTreeMap::new();
     let mut largest_job = Usage::default();
     for w in &cx.workloads.workloads {

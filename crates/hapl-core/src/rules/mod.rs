@@ -198,17 +198,26 @@ impl Finding {
 /// (errors, warnings, and a note for every waiver that took effect, with its reason), in a
 /// stable order.
 pub fn check(platform: &Platform, settings: &Settings) -> Vec<Diagnostic> {
+    check_with_budget(platform, settings).0
+}
+
+/// [`check`] and [`budget`] from one look at the platform (what `hapl check` prints).
+pub fn check_with_budget(platform: &Platform, settings: &Settings) -> (Vec<Diagnostic>, Budget) {
     let cx = Context::new(platform, settings);
+    (run(&cx), budget::of_context(&cx))
+}
+
+fn run(cx: &Context) -> Vec<Diagnostic> {
     let mut findings = Vec::new();
     for rule in CATALOGUE {
         let mut f = Findings {
             rule,
             out: Vec::new(),
         };
-        (rule.check)(&cx, &mut f);
+        (rule.check)(cx, &mut f);
         findings.extend(f.out);
     }
-    apply_waivers(&cx, findings)
+    apply_waivers(cx, findings)
 }
 
 fn span_of(cx: &Context, object: Option<usize>) -> Option<Span> {
