@@ -2,6 +2,7 @@
 
 mod support;
 
+mod adoption;
 mod book;
 mod cli;
 mod legacy_repo;

@@ -993,9 +993,11 @@ fn the_file_restore_test_unpacks_the_newest_archive_and_fails_on_a_broken_file()
 
 #[test]
 fn the_platform_is_clean_and_its_requests_fit_the_pi_with_headroom() {
-    let script =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../platform.rhai"))
-            .unwrap();
+    let script = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/seed-platform/platform.rhai"
+    ))
+    .unwrap();
     let e = match evaluate_str("platform.rhai", &script, &Options::default()) {
         Ok(e) => e,
         Err(f) => panic!("{:?}", f.diagnostics),
@@ -1164,9 +1166,11 @@ p"#,
 
 #[test]
 fn switching_matter_off_removes_only_matter_objects() {
-    let script =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../platform.rhai"))
-            .unwrap();
+    let script = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/seed-platform/platform.rhai"
+    ))
+    .unwrap();
     let marker = "primary_interface: \"eth0\",";
     assert!(
         script.contains(marker),
