@@ -730,4 +730,41 @@ mod tests {
         assert!(masked.contains("password: (masked)") && masked.contains("a: visible"));
         assert!(masked.contains("type: Opaque"));
     }
+
+    #[test]
+    fn what_replaces_stored_data() {
+        use serde_json::json;
+        let pvc = Identity::new("", "PersistentVolumeClaim", Some("ns"), "data");
+        let claim = |class: &str, size: &str| {
+            json!({"spec": {"storageClassName": class, "accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": size}}}})
+        };
+        // Growing a claim is an in-place expansion; a new class or a smaller size is not.
+        assert_eq!(
+            replaces_data(&pvc, &claim("nfs", "5Gi"), &claim("nfs", "10Gi")),
+            None
+        );
+        let why = replaces_data(&pvc, &claim("nfs", "5Gi"), &claim("nas", "5Gi")).unwrap();
+        assert!(
+            why.contains("spec.storageClassName") && why.contains("\"nas\""),
+            "{why}"
+        );
+        let why = replaces_data(&pvc, &claim("nfs", "10Gi"), &claim("nfs", "5Gi")).unwrap();
+        assert!(why.contains("shrink"), "{why}");
+        // A StatefulSet's claim templates cannot change; its replicas can.
+        let sts = Identity::new("apps", "StatefulSet", Some("ns"), "db");
+        let set = |size: &str, replicas: i64| {
+            json!({"spec": {"replicas": replicas, "volumeClaimTemplates": [
+                {"metadata": {"name": "data"}, "spec": {"resources": {"requests": {"storage": size}}}}]}})
+        };
+        assert_eq!(replaces_data(&sts, &set("5Gi", 1), &set("5Gi", 0)), None);
+        assert!(replaces_data(&sts, &set("5Gi", 1), &set("8Gi", 1)).is_some());
+        // A volume moved to another export; other kinds never count.
+        let pv = Identity::new("", "PersistentVolume", None, "pv");
+        let nfs = |path: &str| json!({"spec": {"nfs": {"server": "nas", "path": path}}});
+        assert!(replaces_data(&pv, &nfs("/a"), &nfs("/b")).is_some());
+        let cm = Identity::new("", "ConfigMap", Some("ns"), "c");
+        assert_eq!(replaces_data(&cm, &nfs("/a"), &nfs("/b")), None);
+        assert!(holds_data(&pvc) && holds_data(&sts) && !holds_data(&cm));
+    }
 }
