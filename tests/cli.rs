@@ -174,7 +174,10 @@ p
 
 #[test]
 fn check_on_the_top_level_platform_is_clean_and_prints_a_budget_that_fits() {
-    let out = hapl(&root(), &["check"]);
+    let out = hapl(
+        &root(),
+        &["--script", "examples/seed-platform/platform.rhai", "check"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     let text = stdout(&out);
     assert!(text.contains("0 errors, 0 warnings"), "{text}");

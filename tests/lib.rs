@@ -3,6 +3,7 @@
 mod git_harness;
 mod support;
 
+mod adoption;
 mod apply;
 mod bench;
 mod book;

@@ -173,7 +173,7 @@ fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
 
 #[test]
 fn a_plan_into_an_empty_repo_is_the_render() {
-    let platform = evaluate(&root().join("platform.rhai"));
+    let platform = evaluate(&root().join("examples/seed-platform/platform.rhai"));
     let empty = tempfile::tempdir().unwrap();
     let plan = plan_dir(&platform, empty.path());
     let mut writes: BTreeMap<String, String> = BTreeMap::new();
@@ -189,9 +189,27 @@ fn a_plan_into_an_empty_repo_is_the_render() {
 fn render_then_plan_is_empty_and_exits_0() {
     let tmp = tempfile::tempdir().unwrap();
     let out = tmp.path().join("flux");
-    let r = hapl(&root(), &["render", "--out", out.to_str().unwrap()]);
+    let r = hapl(
+        &root(),
+        &[
+            "--script",
+            "examples/seed-platform/platform.rhai",
+            "render",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+    );
     assert!(r.status.success(), "{}", stderr(&r));
-    let o = hapl(&root(), &["plan", "--repo", out.to_str().unwrap()]);
+    let o = hapl(
+        &root(),
+        &[
+            "--script",
+            "examples/seed-platform/platform.rhai",
+            "plan",
+            "--repo",
+            out.to_str().unwrap(),
+        ],
+    );
     assert_eq!(o.status.code(), Some(0), "{}{}", stdout(&o), stderr(&o));
     assert_eq!(stdout(&o), "Plan: 0 to add, 0 to change, 0 to delete\n");
 }

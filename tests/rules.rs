@@ -294,7 +294,7 @@ fn check_prints_the_budget_per_namespace_against_the_node() {
 
 #[test]
 fn the_top_level_platform_passes_every_rule() {
-    let (diags, _) = diagnostics(&root().join("platform.rhai"));
+    let (diags, _) = diagnostics(&root().join("examples/seed-platform/platform.rhai"));
     assert!(
         diags.is_empty(),
         "{}",
@@ -304,7 +304,10 @@ fn the_top_level_platform_passes_every_rule() {
             .collect::<Vec<_>>()
             .join("\n")
     );
-    let out = hapl(&root(), &["check"]);
+    let out = hapl(
+        &root(),
+        &["--script", "examples/seed-platform/platform.rhai", "check"],
+    );
     assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
     assert!(
         stdout(&out).contains("0 errors, 0 warnings"),

@@ -19,7 +19,9 @@ pub mod workload;
 pub use diagnostic::{CheckResult, Diagnostic, Frame, Label, Severity, Span};
 pub use identity::Identity;
 pub use origin::Origin;
-pub use platform::{Nas, Node, ObjectRef, Platform, PlatformObject, Waiver, WaiverScope};
+pub use platform::{
+    Migration, Nas, Node, ObjectRef, Platform, PlatformObject, Waiver, WaiverScope,
+};
 pub use resource::{ConvertError, Resource, KINDS};
 
 /// File names of embedded stdlib modules start with this, e.g. `<stdlib>/nas_pvc.rhai`.

@@ -92,6 +92,19 @@ pub struct Waiver {
     pub origin: Origin,
 }
 
+/// A script's statement that data moves from one object to another (`p.migrate(from, #{ to,
+/// reason })`): the plan may then delete or replace `from` without a `data-continuity` error.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Migration {
+    /// The PersistentVolumeClaim, PersistentVolume or StatefulSet whose data moves.
+    pub from: ObjectRef,
+    /// Where the data goes (an object the script declares).
+    pub to: ObjectRef,
+    /// How the data gets there, in one sentence (printed with the plan).
+    pub reason: String,
+    pub origin: Origin,
+}
+
 /// An object and everything hapl knows about where it came from and where it goes.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PlatformObject {
@@ -131,6 +144,8 @@ pub struct Platform {
     pub origin: Option<Origin>,
     /// Exceptions and relaxations of rules, in script order.
     pub waivers: Vec<Waiver>,
+    /// Data the script moves on purpose (`p.migrate`), in script order.
+    pub migrations: Vec<Migration>,
     pub objects: Vec<PlatformObject>,
     /// Layer → directory overrides set by the script (adopting a repo with its own layout).
     pub layer_dirs: BTreeMap<String, String>,
@@ -148,6 +163,7 @@ impl Platform {
             nas: None,
             origin: None,
             waivers: Vec::new(),
+            migrations: Vec::new(),
             objects: Vec::new(),
             layer_dirs: BTreeMap::new(),
             repo: None,

@@ -123,6 +123,9 @@ pub enum PlanError {
     Read(ReadError),
     /// The plan would have to do something hapl never does.
     Refused(String),
+    /// The plan would delete or replace data the script does not say it migrates (rule
+    /// `data-continuity`): one line per object.
+    DataContinuity(Vec<String>),
 }
 
 impl std::fmt::Display for PlanError {
@@ -130,6 +133,19 @@ impl std::fmt::Display for PlanError {
         match self {
             PlanError::Read(e) => write!(f, "{e}"),
             PlanError::Refused(why) => f.write_str(why),
+            PlanError::DataContinuity(hits) => {
+                writeln!(
+                    f,
+                    "[data-continuity] the plan would lose data; nothing was planned:"
+                )?;
+                for h in hits {
+                    writeln!(f, "  - {h}")?;
+                }
+                write!(
+                    f,
+                    "keep the existing claims (name, storage class, access modes, size), or state the move with `p.migrate(from, #{{ to, reason }})`; `hapl explain data-continuity`"
+                )
+            }
         }
     }
 }
@@ -220,6 +236,38 @@ pub fn plan_repo(
         }
     }
 
+    let mut data_loss = Vec::new();
+    for (objects, gone) in by_phase.values() {
+        for obj in objects {
+            let id = obj.identity();
+            let existing = repo.objects.get(&id).and_then(|l| l.first());
+            if let Some(loc) = existing {
+                let new = render::ordered_value(&obj.resource);
+                if let Some(what) = replaces_data(&id, &loc.value, &new) {
+                    data_loss.push((id, format!("{} ({what})", loc.file)));
+                }
+            }
+        }
+        for id in gone {
+            if holds_data(id) {
+                if let Some((file, _)) = owned.objects.get(id) {
+                    data_loss.push((
+                        id.clone(),
+                        format!("{file} (the script no longer declares it: deleted)"),
+                    ));
+                }
+            }
+        }
+    }
+    let unmigrated: Vec<String> = data_loss
+        .into_iter()
+        .filter(|(id, _)| !platform.migrations.iter().any(|m| same_object(&m.from, id)))
+        .map(|(id, what)| format!("{id} in {what}"))
+        .collect();
+    if !unmigrated.is_empty() {
+        return Err(PlanError::DataContinuity(unmigrated));
+    }
+
     let mut phases = Vec::new();
     let mut summary = Summary {
         add: 0,
@@ -307,6 +355,77 @@ pub fn plan_repo(
         not_inspected: repo.not_inspected.clone(),
         findings: repo.findings.clone(),
     })
+}
+
+/// Kinds whose deletion or replacement loses data.
+fn holds_data(id: &Identity) -> bool {
+    matches!(
+        id.kind.as_str(),
+        "PersistentVolumeClaim" | "PersistentVolume" | "StatefulSet"
+    )
+}
+
+fn same_object(r: &hapl_core::ObjectRef, id: &Identity) -> bool {
+    r.kind == id.kind && r.namespace == id.namespace && r.name == id.name
+}
+
+/// What makes changing `old` into `new` a delete-and-recreate of stored data: fields Kubernetes
+/// cannot change in place on a claim or volume (so Flux replaces it), a smaller claim, or other
+/// claim templates on a StatefulSet. `None` for an in-place change.
+fn replaces_data(id: &Identity, old: &Value, new: &Value) -> Option<String> {
+    let at = |v: &Value, p: &str| v.pointer(p).cloned().unwrap_or(Value::Null);
+    let fields: &[&str] = match id.kind.as_str() {
+        "PersistentVolumeClaim" => &[
+            "/spec/storageClassName",
+            "/spec/accessModes",
+            "/spec/volumeName",
+            "/spec/selector",
+            "/spec/volumeMode",
+        ],
+        "PersistentVolume" => &[
+            "/spec/storageClassName",
+            "/spec/nfs",
+            "/spec/csi",
+            "/spec/hostPath",
+            "/spec/local",
+        ],
+        "StatefulSet" => &["/spec/volumeClaimTemplates"],
+        _ => return None,
+    };
+    for f in fields {
+        let (a, b) = (at(old, f), at(new, f));
+        if !same(&a, &b) {
+            let show = |v: &Value| {
+                if v.is_null() {
+                    "unset".to_owned()
+                } else {
+                    v.to_string()
+                }
+            };
+            return Some(format!(
+                "`{}` would change from {} to {}, which replaces it",
+                f.trim_start_matches('/').replace('/', "."),
+                show(&a),
+                show(&b)
+            ));
+        }
+    }
+    let size = |v: &Value| {
+        v.pointer("/spec/resources/requests/storage")
+            .and_then(Value::as_str)
+            .and_then(hapl_core::quantity::parse_quantity)
+    };
+    if id.kind == "PersistentVolumeClaim" {
+        if let (Some(a), Some(b)) = (size(old), size(new)) {
+            if b < a {
+                return Some(
+                    "the claim would shrink, which Kubernetes refuses; Flux would recreate it"
+                        .into(),
+                );
+            }
+        }
+    }
+    None
 }
 
 /// Why an object is in the plan, in one sentence.
@@ -630,5 +749,42 @@ mod tests {
         assert_eq!(flow, "kind: Secret\nstringData: (masked)\n");
         let commented = mask_secrets("kind: Secret\ndata: # base64\n  k: aHVudGVyMg==\n");
         assert_eq!(commented, "kind: Secret\ndata: # base64\n  k: (masked)\n");
+    }
+
+    #[test]
+    fn what_replaces_stored_data() {
+        use serde_json::json;
+        let pvc = Identity::new("", "PersistentVolumeClaim", Some("ns"), "data");
+        let claim = |class: &str, size: &str| {
+            json!({"spec": {"storageClassName": class, "accessModes": ["ReadWriteOnce"],
+                            "resources": {"requests": {"storage": size}}}})
+        };
+        // Growing a claim is an in-place expansion; a new class or a smaller size is not.
+        assert_eq!(
+            replaces_data(&pvc, &claim("nfs", "5Gi"), &claim("nfs", "10Gi")),
+            None
+        );
+        let why = replaces_data(&pvc, &claim("nfs", "5Gi"), &claim("nas", "5Gi")).unwrap();
+        assert!(
+            why.contains("spec.storageClassName") && why.contains("\"nas\""),
+            "{why}"
+        );
+        let why = replaces_data(&pvc, &claim("nfs", "10Gi"), &claim("nfs", "5Gi")).unwrap();
+        assert!(why.contains("shrink"), "{why}");
+        // A StatefulSet's claim templates cannot change; its replicas can.
+        let sts = Identity::new("apps", "StatefulSet", Some("ns"), "db");
+        let set = |size: &str, replicas: i64| {
+            json!({"spec": {"replicas": replicas, "volumeClaimTemplates": [
+                {"metadata": {"name": "data"}, "spec": {"resources": {"requests": {"storage": size}}}}]}})
+        };
+        assert_eq!(replaces_data(&sts, &set("5Gi", 1), &set("5Gi", 0)), None);
+        assert!(replaces_data(&sts, &set("5Gi", 1), &set("8Gi", 1)).is_some());
+        // A volume moved to another export; other kinds never count.
+        let pv = Identity::new("", "PersistentVolume", None, "pv");
+        let nfs = |path: &str| json!({"spec": {"nfs": {"server": "nas", "path": path}}});
+        assert!(replaces_data(&pv, &nfs("/a"), &nfs("/b")).is_some());
+        let cm = Identity::new("", "ConfigMap", Some("ns"), "c");
+        assert_eq!(replaces_data(&cm, &nfs("/a"), &nfs("/b")), None);
+        assert!(holds_data(&pvc) && holds_data(&sts) && !holds_data(&cm));
     }
 }

@@ -6,8 +6,8 @@ use std::rc::Rc;
 use hapl_core::quantity::{is_exact_version, parse_quantity};
 pub use hapl_core::rules::closest;
 use hapl_core::{
-    Diagnostic, Frame, Nas, Node, ObjectRef, Origin, Platform, PlatformObject, Resource, Severity,
-    Waiver, WaiverScope,
+    Diagnostic, Frame, Migration, Nas, Node, ObjectRef, Origin, Platform, PlatformObject, Resource,
+    Severity, Waiver, WaiverScope,
 };
 use rhai::{
     Dynamic, Engine, EvalAltResult, ImmutableString, Map, NativeCallContext, Position, INT,
@@ -688,6 +688,12 @@ fn register_waivers(engine: &mut Engine) {
         },
     );
     engine.register_fn(
+        "migrate",
+        |ctx: NativeCallContext, p: &mut PlatformHandle, object: &str, opts: Map| {
+            migrate(&ctx, p, object, opts)
+        },
+    );
+    engine.register_fn(
         "allow_no_cpu_limit",
         |ctx: NativeCallContext, p: &mut PlatformHandle, reason: &str| {
             waive(
@@ -712,6 +718,58 @@ fn register_waivers(engine: &mut Engine) {
             )
         },
     );
+}
+
+/// `p.migrate("PersistentVolumeClaim/ns/old", #{ to: "PersistentVolumeClaim/ns/new", reason })`:
+/// the script moves the data of a claim, volume or StatefulSet on purpose, so a plan that
+/// deletes or replaces it is not a `data-continuity` error.
+fn migrate(
+    ctx: &NativeCallContext,
+    p: &mut PlatformHandle,
+    object: &str,
+    opts: Map,
+) -> RhaiResult<()> {
+    let pos = ctx.call_position();
+    let bad = |msg: String| {
+        hapl_error(
+            "invalid-argument",
+            msg,
+            Some("write `p.migrate(\"PersistentVolumeClaim/ns/old\", #{ to: \"PersistentVolumeClaim/ns/new\", reason: \"how the data gets there\" })`"),
+            pos,
+        )
+    };
+    if let Some(k) = opts
+        .keys()
+        .find(|k| !["to", "reason"].contains(&k.as_str()))
+    {
+        return Err(bad(format!("`migrate` has no option `{k}`")));
+    }
+    let from = object_ref(object, pos)?;
+    if !["PersistentVolumeClaim", "PersistentVolume", "StatefulSet"].contains(&from.kind.as_str()) {
+        return Err(bad(format!(
+            "`migrate` moves the data of a PersistentVolumeClaim, PersistentVolume or StatefulSet, not a {}",
+            from.kind
+        )));
+    }
+    let text = |key: &str| {
+        opts.get(key)
+            .and_then(|v| v.clone().into_string().ok())
+            .filter(|s| !s.trim().is_empty())
+    };
+    let to = text("to")
+        .ok_or_else(|| bad("`migrate` needs `to`: the object the data moves to".into()))?;
+    let to = object_ref(&to, pos)?;
+    let reason = text("reason").ok_or_else(|| {
+        bad("`migrate` needs a `reason`: how the data gets there, in one sentence".into())
+    })?;
+    let origin = origin_of(ctx, &main_file(ctx));
+    p.0.borrow_mut().platform.migrations.push(Migration {
+        from,
+        to,
+        reason: reason.trim().to_owned(),
+        origin,
+    });
+    Ok(())
 }
 
 fn object_ref(object: &str, pos: Position) -> RhaiResult<ObjectRef> {

@@ -691,6 +691,52 @@ fn the_recorder_window_and_discovery_are_checked() {
     );
 }
 
+#[test]
+fn an_adopted_claim_is_declared_as_it_is_and_mounted_by_name() {
+    let e = eval(&format!(
+        r#"{}let metrics = nas::existing_pvc(p, #{{ name: "influxdb-influxdb2", namespace: "datastore",
+    storage_class: "nfs-storage-legacy", size: "20Gi", helm_keep: true }});
+let kept = influxdb::server(p, nas, #{{ name: "kept", credentials: "influxdb-auth", claim: metrics,
+    fullname: "influxdb-influxdb2", service_port: 80, series: 10 }});
+p"#,
+        home_assistant(
+            ", config_claim: nas::existing_pvc(p, #{ name: \"home-assistant-data\", namespace: \"homeassistant\", storage_class: \"nfs-storage-legacy\", size: \"5Gi\" })"
+        )
+    ));
+    // The claim is exactly the repo's: its own class and size, no NAS class, no new claim.
+    let claim = find(&e, "PersistentVolumeClaim", "home-assistant-data");
+    assert_eq!(s(&claim, "/spec/storageClassName"), "nfs-storage-legacy");
+    assert_eq!(s(&claim, "/spec/resources/requests/storage"), "5Gi");
+    assert!(claim["metadata"].get("annotations").is_none());
+    assert!(!objects(&e)
+        .iter()
+        .any(|(k, _, n, _)| k == "PersistentVolumeClaim" && n == "home-assistant-config"));
+    let v = values(&e, "home-assistant");
+    assert_eq!(
+        v["persistence"]["config"]["existingClaim"],
+        "home-assistant-data"
+    );
+    // A chart-made claim is kept from Helm's pruning once the release mounts it as existing.
+    let metrics = find(&e, "PersistentVolumeClaim", "influxdb-influxdb2");
+    assert_eq!(
+        s(&metrics, "/metadata/annotations/helm.sh~1resource-policy"),
+        "keep"
+    );
+    let kept = values(&e, "kept");
+    assert_eq!(kept["persistence"]["name"], "influxdb-influxdb2");
+    assert_eq!(kept["persistence"]["useExisting"], true);
+    assert_eq!(kept["fullnameOverride"], "influxdb-influxdb2");
+    assert_eq!(kept["service"]["port"], 80);
+    // A claim in another namespace than the workload is refused.
+    let d = eval_err(&format!(
+        "{}p",
+        home_assistant(
+            ", config_claim: nas::existing_pvc(p, #{ name: \"x\", namespace: \"elsewhere\", storage_class: \"c\", size: \"1Gi\" })"
+        )
+    ));
+    assert!(d.message.contains("is in elsewhere"), "{}", d.message);
+}
+
 // ------------------------------------------------------------------------------------------
 // backups
 
@@ -993,9 +1039,11 @@ fn the_file_restore_test_unpacks_the_newest_archive_and_fails_on_a_broken_file()
 
 #[test]
 fn the_platform_is_clean_and_its_requests_fit_the_pi_with_headroom() {
-    let script =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../platform.rhai"))
-            .unwrap();
+    let script = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/seed-platform/platform.rhai"
+    ))
+    .unwrap();
     let e = match evaluate_str("platform.rhai", &script, &Options::default()) {
         Ok(e) => e,
         Err(f) => panic!("{:?}", f.diagnostics),
@@ -1164,9 +1212,11 @@ p"#,
 
 #[test]
 fn switching_matter_off_removes_only_matter_objects() {
-    let script =
-        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../platform.rhai"))
-            .unwrap();
+    let script = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../examples/seed-platform/platform.rhai"
+    ))
+    .unwrap();
     let marker = "primary_interface: \"eth0\",";
     assert!(
         script.contains(marker),

@@ -50,6 +50,7 @@ impl std::fmt::Debug for Rule {
 /// Every rule, errors first, then warnings, each group sorted by id.
 static CATALOGUE: &[&Rule] = &[
     &storage::BACKUP_COVERAGE,
+    &storage::DATA_CONTINUITY,
     &storage::INFLUX_RETENTION,
     &home_assistant::MATTER_ISOLATED,
     &storage::NAS_BACKED_STATE,

@@ -9,6 +9,7 @@ use super::config::{
 };
 use super::{plural, Context, Findings, Rule};
 use crate::diagnostic::Severity;
+use crate::platform::ObjectRef;
 use crate::quantity::parse_quantity;
 use crate::resource::Resource;
 use crate::workload::{EnvValue, VolumeSource, Workload, WorkloadKind};
@@ -402,6 +403,52 @@ fn backup_coverage(cx: &Context, f: &mut Findings) {
                     "made here",
                 );
             }
+        }
+    }
+}
+
+pub(super) static DATA_CONTINUITY: Rule = Rule {
+    id: "data-continuity",
+    severity: Severity::Error,
+    summary: "No plan deletes or replaces a volume that holds data unless the script states a \
+        migration.",
+    explanation: "A PersistentVolumeClaim is years of Home Assistant configuration, metrics \
+        and logs. Deleting one, or changing what Kubernetes cannot change in place (its storage \
+        class, access modes, volume, a smaller size) or a StatefulSet's volume claim templates, \
+        makes Flux delete and recreate it: with a `Delete` reclaim policy the data is gone, \
+        with `Retain` it is orphaned on a volume nothing mounts. Adopting a repository means \
+        keeping its claims by name. `hapl plan` compares the plan with what the repository \
+        holds and refuses (exit 1) any deletion or replacement of a claim, a volume or a \
+        StatefulSet's claim templates that the script does not declare as a migration \
+        (`p.migrate(\"PersistentVolumeClaim/ns/old\", #{ to: \"PersistentVolumeClaim/ns/new\", \
+        reason: \"...\" })`). `hapl check` checks the migrations themselves: each moves data to \
+        an object the script declares, away from one it no longer declares.",
+    fix: "keep the existing claim (modules take its name, e.g. `config_claim`, `existing_claim`) \
+        and its storage class, access modes and size; or, when the data really moves, copy it \
+        and state it with `p.migrate(from, #{ to, reason })`",
+    check: data_continuity,
+};
+
+fn data_continuity(cx: &Context, f: &mut Findings) {
+    let declared: Vec<ObjectRef> = cx
+        .platform
+        .objects
+        .iter()
+        .map(|o| ObjectRef::of(&o.resource))
+        .collect();
+    for m in &cx.platform.migrations {
+        let at = &m.origin.site;
+        if !declared.contains(&m.to) {
+            f.platform(format!(
+                "the migration at {at} moves {} to {}, which the script does not declare",
+                m.from, m.to
+            ));
+        }
+        if declared.contains(&m.from) {
+            f.platform(format!(
+                "the migration at {at} moves the data away from {}, which the script still declares",
+                m.from
+            ));
         }
     }
 }
