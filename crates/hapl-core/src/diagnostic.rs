@@ -100,6 +100,12 @@ pub struct Diagnostic {
     /// Frames between the user's line and where the problem was raised, innermost first.
     pub trace: Vec<Frame>,
     pub hints: Vec<String>,
+    /// The offending field inside the object at `primary`, when a rule names one:
+    /// `spec.template.spec.containers[name=app].image`, keys with dots in quotes
+    /// (`metadata.annotations["a.b/c"]`), `|` to step into YAML held in a string
+    /// (`data["configuration.yaml"]|recorder.db_url`). Objects read from a repository use it to
+    /// point at the field's line.
+    pub path: Option<String>,
 }
 
 impl Diagnostic {
@@ -113,6 +119,7 @@ impl Diagnostic {
             labels: Vec::new(),
             trace: Vec::new(),
             hints: Vec::new(),
+            path: None,
         }
     }
 

@@ -1,6 +1,8 @@
 //! hapl's repository side: layout of rendered objects and writing trees to disk.
 //! (Reading checked-in repos, minimal diffs and git commits build on this.)
 
+pub mod assess;
+pub mod chart;
 pub mod emit;
 pub mod git;
 pub mod layout;

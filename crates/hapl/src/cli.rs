@@ -13,6 +13,8 @@ use crate::report::Renderer;
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_ERROR: i32 = 1;
 pub const EXIT_CHANGES: i32 = 2;
+/// `assess`: the repository has critical findings (errors).
+pub const EXIT_CRITICAL: i32 = 3;
 
 #[derive(Parser)]
 #[command(
@@ -71,6 +73,16 @@ enum Command {
     /// Show the minimal change to the Flux repository that makes it hold the platform.
     /// Exit code 0: no changes, 2: changes, 1: error.
     Plan(PlanArgs),
+    /// Phase 0: assess a Flux repository read-only (inventory, findings at file:line, changes
+    /// by phase). Needs no script. Exit code 0: no critical finding, 3: critical findings,
+    /// 1: the repository cannot be read.
+    Assess {
+        /// The repository [default: the current directory].
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        repo: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 #[derive(clap::Args)]
@@ -102,6 +114,9 @@ pub fn run() -> i32 {
     let cli = Cli::parse();
     if let Command::Explain { rule, list } = &cli.command {
         return explain(rule.as_deref(), *list);
+    }
+    if let Command::Assess { repo, format } = &cli.command {
+        return assess(repo, *format);
     }
     let color = match cli.color {
         ColorChoice::Always => true,
@@ -139,7 +154,9 @@ pub fn run() -> i32 {
     match cli.command {
         Command::Check => check(&evaluation, &renderer),
         Command::Render { out } => render(&evaluation, &out),
-        Command::Explain { .. } => unreachable!("handled before evaluation"),
+        Command::Explain { .. } | Command::Assess { .. } => {
+            unreachable!("handled before evaluation")
+        }
         Command::Plan(args) => plan(&evaluation, &renderer, &cli.script, &args, color_out),
     }
 }
@@ -270,6 +287,33 @@ fn check(evaluation: &Evaluation, renderer: &Renderer) -> i32 {
     );
     if errors > 0 {
         EXIT_ERROR
+    } else {
+        EXIT_OK
+    }
+}
+
+fn assess(repo: &Path, format: Format) -> i32 {
+    use crate::assess_report as report;
+    let settings = rule_settings();
+    let a = match hapl_repo::assess::assess(repo, &settings) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!(
+                "error: cannot read the repository `{}`: {e}",
+                repo.display()
+            );
+            return EXIT_ERROR;
+        }
+    };
+    let cx = hapl_core::rules::Context::new(&a.platform, &settings);
+    let out = match format {
+        Format::Text => report::text(&a, &cx),
+        Format::Markdown => report::markdown(&a, &cx),
+        Format::Json => format!("{:#}\n", report::json(&a, &cx)),
+    };
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    if a.errors() > 0 {
+        EXIT_CRITICAL
     } else {
         EXIT_OK
     }

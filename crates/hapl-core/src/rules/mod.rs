@@ -140,6 +140,8 @@ pub(crate) struct Finding {
     related: Vec<(usize, String)>,
     /// A sub-kind some waivers select (`cpu-limit` for `resources-required`).
     tag: Option<&'static str>,
+    /// The offending field inside the object (see [`Diagnostic::path`]).
+    path: Option<String>,
 }
 
 /// The findings of one rule.
@@ -177,6 +179,7 @@ impl Findings {
             label: label.into(),
             related: Vec::new(),
             tag: None,
+            path: None,
         });
         self.out.last_mut().expect("just pushed")
     }
@@ -190,6 +193,12 @@ impl Finding {
 
     pub(crate) fn tag(&mut self, tag: &'static str) -> &mut Self {
         self.tag = Some(tag);
+        self
+    }
+
+    /// Names the offending field (see [`Diagnostic::path`]).
+    pub(crate) fn path(&mut self, path: impl Into<String>) -> &mut Self {
+        self.path = Some(path.into());
         self
     }
 }
@@ -220,6 +229,7 @@ fn span_of(cx: &Context, object: Option<usize>) -> Option<Span> {
 
 fn to_diagnostic(cx: &Context, f: &Finding, severity: Severity) -> Diagnostic {
     let mut d = Diagnostic::new(severity, f.rule.id, &f.message);
+    d.path = f.path.clone();
     if let Some(span) = span_of(cx, f.object) {
         d = d.at(span, &f.label);
     }
