@@ -71,6 +71,8 @@ impl fmt::Display for Span {
 pub struct Label {
     pub span: Span,
     pub message: String,
+    /// The field the label is about, inside the object at `span` (see [`Diagnostic::path`]).
+    pub path: Option<String>,
 }
 
 /// One frame of a trace: "in `function`, at span".
@@ -141,6 +143,7 @@ impl Diagnostic {
         self.labels.push(Label {
             span,
             message: message.into(),
+            path: None,
         });
         self
     }

@@ -39,6 +39,7 @@ pub struct Skipped {
 
 #[derive(Debug)]
 pub struct Assessment {
+    pub root: std::path::PathBuf,
     pub platform: Platform,
     /// One per platform object.
     pub sources: Vec<Source>,
@@ -66,6 +67,7 @@ impl Assessment {
 pub fn assess(root: &Path, settings: &Settings) -> Result<Assessment, ReadError> {
     let repo = repo::read(root, true)?;
     let mut a = Assessment {
+        root: root.to_owned(),
         platform: Platform::new(
             root.file_name()
                 .map_or("repo".into(), |n| n.to_string_lossy().into_owned()),
@@ -303,11 +305,26 @@ impl Assessment {
         let mut seen = BTreeSet::new();
         let mut out = Vec::new();
         for mut d in diagnostics {
-            if let (Some(path), Some(span)) = (&d.path, &d.primary) {
-                if let Some(&i) = by_origin.get(span) {
-                    if let Some((file, line)) = self.locate(i, path) {
-                        d.primary = Some(Span::new(file, line as u32, 1));
+            let object = d.primary.as_ref().and_then(|s| by_origin.get(s).copied());
+            if let Some(i) = object {
+                // The release of a local chart: its templates were read.
+                if d.code == "unknown-chart" && self.sources[i].values.is_some() {
+                    continue;
+                }
+                if let Some((file, line)) = d.path.as_ref().and_then(|p| self.locate(i, p)) {
+                    // A namespace a template takes from the release is not written into it.
+                    if d.code == "hardcoded-namespace" && self.written_by_template(&file, line) {
+                        continue;
                     }
+                    d.primary = Some(Span::new(file, line as u32, 1));
+                }
+            }
+            for l in &mut d.labels {
+                let Some(&i) = by_origin.get(&l.span) else {
+                    continue;
+                };
+                if let Some((file, line)) = l.path.as_ref().and_then(|p| self.locate(i, p)) {
+                    l.span = Span::new(file, line as u32, 1);
                 }
             }
             if let Some(words) = MISSING.iter().find(|(r, _)| *r == d.code).map(|(_, w)| w) {
@@ -324,6 +341,15 @@ impl Assessment {
             }
         }
         out
+    }
+
+    /// Whether a template's line takes its value from a template action.
+    fn written_by_template(&self, file: &str, line: usize) -> bool {
+        self.templates.iter().any(|t| t == file)
+            && std::fs::read_to_string(self.root.join(file))
+                .ok()
+                .and_then(|text| text.lines().nth(line - 1).map(|l| l.contains("{{")))
+                .unwrap_or(false)
     }
 
     /// File and line of the field at `path` in object `i`.
