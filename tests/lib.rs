@@ -2,6 +2,7 @@
 
 mod support;
 
+mod assess;
 mod book;
 mod cli;
 mod legacy_repo;

@@ -69,8 +69,10 @@ pub fn assess(root: &Path, settings: &Settings) -> Result<Assessment, ReadError>
     let mut a = Assessment {
         root: root.to_owned(),
         platform: Platform::new(
-            root.file_name()
-                .map_or("repo".into(), |n| n.to_string_lossy().into_owned()),
+            root.canonicalize()
+                .ok()
+                .and_then(|r| r.file_name().map(|n| n.to_string_lossy().into_owned()))
+                .unwrap_or_else(|| "repo".into()),
             "repo",
         ),
         sources: Vec::new(),

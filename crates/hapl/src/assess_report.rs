@@ -48,7 +48,10 @@ struct Inventory {
 }
 
 fn inventory(a: &Assessment, cx: &Context) -> Inventory {
-    let file = |i: usize| a.platform.objects[i].origin.site.to_string();
+    let file = |i: usize| {
+        let site = &a.platform.objects[i].origin.site;
+        format!("{}:{}", site.file, site.line)
+    };
     let mut inv = Inventory {
         namespaces: Vec::new(),
         releases: Vec::new(),

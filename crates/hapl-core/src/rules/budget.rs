@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{Context, Findings, Rule, Settings};
+use super::{pod_path, Context, Findings, Rule, Settings};
 use crate::diagnostic::Severity;
 use crate::platform::{Node, Platform};
 use crate::quantity::parse_quantity;
@@ -240,9 +240,19 @@ fn unplaced(cx: &Context, f: &mut Findings) {
     {
         return;
     }
+    let pinned: Vec<&Workload> = cx
+        .workloads
+        .workloads
+        .iter()
+        .filter(written)
+        .filter(|w| w.pinned_to_node)
+        .collect();
+    if pinned.is_empty() {
+        return;
+    }
     for w in cx.workloads.workloads.iter().filter(written) {
         if !w.pinned_to_node {
-            f.at(
+            let finding = f.at(
                 w.object,
                 format!(
                     "{} names no node (no nodeSelector), unlike the other workloads: the node budget cannot place it",
@@ -250,6 +260,13 @@ fn unplaced(cx: &Context, f: &mut Findings) {
                 ),
                 "made here",
             );
+            for p in &pinned {
+                finding.related_field(
+                    p.object,
+                    pod_path(cx, p).map(|s| format!("{s}.nodeSelector")),
+                    format!("{} names its node here", p.describe()),
+                );
+            }
         }
     }
 }
