@@ -342,6 +342,16 @@ impl Assessment {
                 out.push(d);
             }
         }
+        out.sort_by(|a, b| {
+            let key = |d: &Diagnostic| {
+                let (file, line) = d
+                    .primary
+                    .as_ref()
+                    .map_or((String::new(), 0), |s| (s.file.clone(), s.line));
+                (d.severity, file, line, d.code.clone(), d.message.clone())
+            };
+            key(a).cmp(&key(b))
+        });
         out
     }
 

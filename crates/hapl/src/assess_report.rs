@@ -228,6 +228,7 @@ pub fn text(a: &Assessment, cx: &Context) -> String {
             let _ = writeln!(s, "    [{rule}] {fix} ({})", places.join(", "));
         }
     }
+    let _ = writeln!(s, "\nNot inspected:");
     not_inspected(a, &mut s, "  ");
     s
 }
@@ -248,7 +249,6 @@ fn by_phase<'a>(ds: &[&'a Diagnostic]) -> PhaseItems<'a> {
 }
 
 fn not_inspected(a: &Assessment, s: &mut String, bullet: &str) {
-    let _ = writeln!(s, "\nNot inspected:");
     for n in &a.not_inspected {
         let _ = writeln!(s, "{bullet}{}: {}", n.file, n.why);
     }
@@ -340,6 +340,9 @@ pub fn markdown(a: &Assessment, cx: &Context) -> String {
             for l in &d.labels {
                 let _ = writeln!(s, "- also `{}`: {}", l.span, l.message);
             }
+            if !d.labels.is_empty() {
+                let _ = writeln!(s);
+            }
             if let Some(h) = d.hints.first() {
                 let _ = writeln!(s, "**Fix (Phase {}):** {h}\n", phase_of(&d.code));
             }
@@ -357,7 +360,7 @@ pub fn markdown(a: &Assessment, cx: &Context) -> String {
             let _ = writeln!(s, "| `{rule}` | {fix} | {} |", files.join(", "));
         }
     }
-    let _ = writeln!(s, "\n## What Was Not Inspected");
+    let _ = writeln!(s, "\n## What Was Not Inspected\n");
     not_inspected(a, &mut s, "- ");
     s
 }
@@ -389,6 +392,8 @@ pub fn json(a: &Assessment, cx: &Context) -> Value {
         "findings": findings,
         "not_inspected": a.not_inspected.iter().map(|n| json!({"file": n.file, "why": n.why})).collect::<Vec<_>>(),
         "skipped": a.skipped.iter().map(|k| json!({"file": k.file, "line": k.line, "object": k.object, "why": k.why})).collect::<Vec<_>>(),
+        "dropped_fields": a.dropped.iter().map(|k| json!({"file": k.file, "line": k.line, "object": k.object, "why": k.why})).collect::<Vec<_>>(),
+        "templates": a.templates,
         "empty_dirs": a.empty_dirs,
     })
 }
