@@ -565,7 +565,6 @@ fn chart_values(
                 ValuesFile {
                     file: release_file.to_owned(),
                     root: release_root,
-                    text: String::new(),
                 },
                 vec!["spec".into(), "values".into()],
             ),
@@ -573,7 +572,6 @@ fn chart_values(
                 ValuesFile {
                     file,
                     root: values_root,
-                    text,
                 },
                 Vec::new(),
             ),
@@ -601,4 +599,40 @@ fn empty_dirs(paths: &[String]) -> Vec<String> {
         .filter(|(_, e)| *e)
         .map(|(d, _)| d)
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn paths_split_into_keys_indices_and_selectors() {
+        assert_eq!(
+            segments(r#"spec.containers[name=app].env[0].value"#),
+            ["spec", "containers", "name=app", "env", "0", "value"]
+        );
+        assert_eq!(
+            segments(r#"metadata.annotations["a.b/c"]"#),
+            ["metadata", "annotations", "a.b/c"]
+        );
+    }
+
+    #[test]
+    fn a_field_that_does_not_convert_is_dropped_not_the_object() {
+        let mut v = serde_json::json!({"spec": {"containers": [{"name": "a", "bogus": 1}]}});
+        assert!(remove_path(&mut v, "spec.containers[0].bogus"));
+        assert_eq!(
+            v,
+            serde_json::json!({"spec": {"containers": [{"name": "a"}]}})
+        );
+        assert!(!remove_path(&mut v, "spec.nothing.here"));
+    }
+
+    #[test]
+    fn folders_holding_only_dotfiles_are_empty() {
+        let paths: Vec<String> = ["a/.gitkeep", "a/b/x.yaml", "c/.gitkeep", "d/e/.gitkeep"]
+            .map(String::from)
+            .to_vec();
+        assert_eq!(empty_dirs(&paths), ["c/", "d/e/"]);
+    }
 }

@@ -17,12 +17,11 @@ use crate::yaml::{self, Node, NodeKind};
 /// What stands for a value the reader cannot compute.
 pub const PLACEHOLDER: &str = "hapl-unresolved";
 
-/// A values file as read: its text's node tree, to find lines of keys.
+/// A values file as read: its node tree, to find lines of keys.
 #[derive(Debug, Clone)]
 pub struct ValuesFile {
     pub file: String,
     pub root: Option<Node>,
-    pub text: String,
 }
 
 /// The merged values of a release of a local chart, and where each part was written.
@@ -364,4 +363,81 @@ fn truthy(v: &Value) -> bool {
 /// An empty map, for charts without values.
 pub fn empty() -> Value {
     Value::Object(Map::new())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn values(text: &str) -> ChartValues {
+        let root = yaml::parse(text).unwrap().into_iter().find_map(|d| d.root);
+        let values = root
+            .as_ref()
+            .map_or_else(empty, |r| yaml::to_value(r, &yaml::anchors(r)));
+        ChartValues {
+            values,
+            files: vec![(
+                ValuesFile {
+                    file: "values.yaml".into(),
+                    root,
+                },
+                Vec::new(),
+            )],
+        }
+    }
+
+    fn render_with(template: &str, v: &ChartValues) -> Rendered {
+        let scope = Scope {
+            chart_name: "c",
+            app_version: "1.0",
+            release: "rel",
+            namespace: "ns",
+            values: v,
+        };
+        render("t.yaml", template, &scope)
+    }
+
+    #[test]
+    fn known_conditions_choose_a_branch_and_unknown_ones_keep_both() {
+        let v = values("on: true\noff: false\n");
+        let out = render_with(
+            "a: 1\n{{- if .Values.on }}\nb: 2\n{{- else }}\nc: 3\n{{- end }}\n{{- if .Values.off }}\nd: 4\n{{- end }}\n{{- if eq .Values.x \"y\" }}\ne: 5\n{{- else }}\nf: 6\n{{- end }}\n",
+            &v,
+        );
+        assert_eq!(out.text, "a: 1\nb: 2\ne: 5\nf: 6\n");
+        let lines: Vec<usize> = out.lines.iter().map(|l| l.1).collect();
+        assert_eq!(lines, [1, 3, 11, 13]);
+    }
+
+    #[test]
+    fn values_are_substituted_and_blocks_inserted_with_their_lines() {
+        let v = values("image:\n  tag: \"2.0\"\nres:\n  limits:\n    cpu: 1\nconf: |\n  recorder:\n    db_url: x\n");
+        let out = render_with(
+            "name: {{ include \"c.fullname\" . }}\nimage: \"repo:{{ .Values.image.tag | default .Chart.AppVersion }}\"\ntag: {{ .Values.image.tag }}\nresources:\n  {{- toYaml .Values.res | nindent 2 }}\nconf: |\n  {{- .Values.conf | nindent 2 }}\nother: {{ .Values.missing | sha256sum }}\n",
+            &v,
+        );
+        assert_eq!(
+            out.text,
+            "name: rel\nimage: \"repo:2.0\"\ntag: 2.0\nresources:\n  limits:\n    cpu: 1\nconf: |\n  recorder:\n    db_url: x\nother: hapl-unresolved\n"
+        );
+        let at: Vec<(&str, usize)> = out.lines.iter().map(|(f, l)| (f.as_str(), *l)).collect();
+        assert_eq!(
+            at,
+            [
+                ("t.yaml", 1),
+                ("t.yaml", 2),
+                // The whole value comes from values.yaml.
+                ("values.yaml", 2),
+                ("t.yaml", 4),
+                // A map, at the line its content starts.
+                ("values.yaml", 4),
+                ("values.yaml", 4),
+                ("t.yaml", 6),
+                // A block string, line by line.
+                ("values.yaml", 7),
+                ("values.yaml", 8),
+                ("t.yaml", 8),
+            ]
+        );
+    }
 }
