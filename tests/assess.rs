@@ -159,8 +159,11 @@ fn assess_of_a_missing_folder_is_an_empty_repo_and_a_bad_format_is_refused() {
 }
 
 /// Every corpus repository is assessed: no crash, exit 0 or 3, an inventory printed.
-/// Release-build times on this machine (2 shared cores), `hapl assess --repo <corpus>/<repo>`:
-/// see the numbers in the comment of `CORPUS_TIMES` below.
+/// Release-build wall times on the 2-core dev machine (`hapl assess --repo <repo>`, 2026-11-22):
+/// Diaoul+home-ops 0.18 s, billimek+k8s-gitops@2022-05-31 0.16 s,
+/// fluxcd+flux2-kustomize-helm-example 0.01 s, gandazgul+k8s-infrastructure 0.49 s,
+/// onedr0p+home-ops 0.12 s, wrmilling+k3s-gitops 0.17 s, xunholy+k8s-gitops 0.16 s;
+/// examples/legacy-microk8s 0.02 s. All exit 3 (each has critical findings).
 #[test]
 fn every_corpus_repo_is_assessed() {
     let Some(shared) = shared() else { return };
