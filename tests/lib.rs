@@ -5,6 +5,7 @@ mod support;
 
 mod adoption;
 mod apply;
+mod assess;
 mod bench;
 mod book;
 mod cli;

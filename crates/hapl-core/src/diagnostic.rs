@@ -71,6 +71,8 @@ impl fmt::Display for Span {
 pub struct Label {
     pub span: Span,
     pub message: String,
+    /// The field the label is about, inside the object at `span` (see [`Diagnostic::path`]).
+    pub path: Option<String>,
 }
 
 /// One frame of a trace: "in `function`, at span".
@@ -100,6 +102,12 @@ pub struct Diagnostic {
     /// Frames between the user's line and where the problem was raised, innermost first.
     pub trace: Vec<Frame>,
     pub hints: Vec<String>,
+    /// The offending field inside the object at `primary`, when a rule names one:
+    /// `spec.template.spec.containers[name=app].image`, keys with dots in quotes
+    /// (`metadata.annotations["a.b/c"]`), `|` to step into YAML held in a string
+    /// (`data["configuration.yaml"]|recorder.db_url`). Objects read from a repository use it to
+    /// point at the field's line.
+    pub path: Option<String>,
 }
 
 impl Diagnostic {
@@ -113,6 +121,7 @@ impl Diagnostic {
             labels: Vec::new(),
             trace: Vec::new(),
             hints: Vec::new(),
+            path: None,
         }
     }
 
@@ -134,6 +143,7 @@ impl Diagnostic {
         self.labels.push(Label {
             span,
             message: message.into(),
+            path: None,
         });
         self
     }

@@ -4,6 +4,8 @@
 //! atomically (`write`).
 
 pub mod apply;
+pub mod assess;
+pub mod chart;
 pub mod emit;
 pub mod git;
 pub mod layout;

@@ -13,6 +13,8 @@ use crate::report::Renderer;
 pub const EXIT_OK: i32 = 0;
 pub const EXIT_ERROR: i32 = 1;
 pub const EXIT_CHANGES: i32 = 2;
+/// `assess`: the repository has critical findings (errors).
+pub const EXIT_CRITICAL: i32 = 3;
 
 #[derive(Parser)]
 #[command(
@@ -74,6 +76,16 @@ enum Command {
     /// Carry out the plan on the Flux repository as git commits, one per phase, atomically.
     /// Exit code 0: applied or nothing to do, 1: error (nothing changed on a refusal).
     ApplyToGit(ApplyArgs),
+    /// Phase 0: assess a Flux repository read-only (inventory, findings at file:line, changes
+    /// by phase). Needs no script. Exit code 0: no critical finding, 3: critical findings,
+    /// 1: the repository cannot be read.
+    Assess {
+        /// The repository [default: the current directory].
+        #[arg(long, value_name = "DIR", default_value = ".")]
+        repo: PathBuf,
+        #[arg(long, value_enum, default_value_t = Format::Text)]
+        format: Format,
+    },
 }
 
 #[derive(clap::Args)]
@@ -139,6 +151,9 @@ pub fn run() -> i32 {
     if let Command::Explain { rule, list } = &cli.command {
         return explain(rule.as_deref(), *list);
     }
+    if let Command::Assess { repo, format } = &cli.command {
+        return assess(repo, *format);
+    }
     let color = match cli.color {
         ColorChoice::Always => true,
         ColorChoice::Never => false,
@@ -175,7 +190,9 @@ pub fn run() -> i32 {
     match cli.command {
         Command::Check => check(&evaluation, &renderer),
         Command::Render { out } => render(&evaluation, &out),
-        Command::Explain { .. } => unreachable!("handled before evaluation"),
+        Command::Explain { .. } | Command::Assess { .. } => {
+            unreachable!("handled before evaluation")
+        }
         Command::Plan(args) => plan(&evaluation, &renderer, &cli.script, &args, color_out),
         Command::ApplyToGit(args) => {
             match checked_repo(&evaluation, &renderer, &cli.script, &args.repo) {
@@ -434,6 +451,33 @@ fn check(evaluation: &Evaluation, renderer: &Renderer) -> i32 {
     );
     if errors > 0 {
         EXIT_ERROR
+    } else {
+        EXIT_OK
+    }
+}
+
+fn assess(repo: &Path, format: Format) -> i32 {
+    use crate::assess_report as report;
+    let settings = rule_settings();
+    let a = match hapl_repo::assess::assess(repo, &settings) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!(
+                "error: cannot read the repository `{}`: {e}",
+                repo.display()
+            );
+            return EXIT_ERROR;
+        }
+    };
+    let cx = hapl_core::rules::Context::new(&a.platform, &settings);
+    let out = match format {
+        Format::Text => report::text(&a, &cx),
+        Format::Markdown => report::markdown(&a, &cx),
+        Format::Json => format!("{:#}\n", report::json(&a, &cx)),
+    };
+    let _ = std::io::stdout().lock().write_all(out.as_bytes());
+    if a.errors() > 0 {
+        EXIT_CRITICAL
     } else {
         EXIT_OK
     }

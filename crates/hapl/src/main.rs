@@ -1,5 +1,6 @@
 //! The `hapl` command line. The only crate that prints.
 
+mod assess_report;
 mod cli;
 mod report;
 

@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::{Context, Findings, Rule, Settings};
+use super::{pod_path, Context, Findings, Rule, Settings};
 use crate::diagnostic::Severity;
 use crate::platform::{Node, Platform};
 use crate::quantity::parse_quantity;
@@ -225,8 +225,55 @@ pub(super) static NODE_CAPACITY: Rule = Rule {
     check: node_capacity,
 };
 
+/// Without a declared node (a repository read as it is), the budget needs every workload on a
+/// named node: one written out without a node selector, next to ones that have it, cannot be
+/// counted against a node.
+fn unplaced(cx: &Context, f: &mut Findings) {
+    let written =
+        |w: &&Workload| w.chart.is_none() && w.kind != WorkloadKind::DaemonSet && w.long_running();
+    if !cx
+        .workloads
+        .workloads
+        .iter()
+        .filter(written)
+        .any(|w| w.pinned_to_node)
+    {
+        return;
+    }
+    let pinned: Vec<&Workload> = cx
+        .workloads
+        .workloads
+        .iter()
+        .filter(written)
+        .filter(|w| w.pinned_to_node)
+        .collect();
+    if pinned.is_empty() {
+        return;
+    }
+    for w in cx.workloads.workloads.iter().filter(written) {
+        if !w.pinned_to_node {
+            let finding = f.at(
+                w.object,
+                format!(
+                    "{} names no node (no nodeSelector), unlike the other workloads: the node budget cannot place it",
+                    w.describe()
+                ),
+                "made here",
+            );
+            for p in &pinned {
+                finding.related_field(
+                    p.object,
+                    pod_path(cx, p).map(|s| format!("{s}.nodeSelector")),
+                    format!("{} names its node here", p.describe()),
+                );
+            }
+        }
+    }
+}
+
 fn node_capacity(cx: &Context, f: &mut Findings) {
     let Some(node) = &cx.platform.node else {
+        unplaced(cx, f);
         return;
     };
     let b = of_context(cx);

@@ -217,6 +217,26 @@ impl<'a> Context<'a> {
         })
     }
 
+    /// The path of a key (`recorder.db_url`) of the Home Assistant configuration held by
+    /// `object`: inside a ConfigMap's file, or inside the release's values (a map, or a
+    /// `configuration: |` text). See [`crate::Diagnostic::path`].
+    pub fn text_path(&self, object: usize, key: &str) -> Option<String> {
+        let top = key.split('.').next()?;
+        match self.resources[object] {
+            Resource::ConfigMap(cm) => cm
+                .data
+                .iter()
+                .flatten()
+                .find(|(_, text)| text.contains(&format!("{top}:")))
+                .map(|(k, _)| format!("data[\"{k}\"]|{key}")),
+            Resource::HelmRelease(hr) => {
+                let base = config_path(hr.spec.values.as_ref()?, top)?;
+                Some(format!("spec.values{base}{key}"))
+            }
+            _ => None,
+        }
+    }
+
     pub fn label<'b>(&'b self, object: usize, key: &str) -> Option<&'b str> {
         let meta = self.resources[object].metadata();
         meta.labels
@@ -224,6 +244,25 @@ impl<'a> Context<'a> {
             .and_then(|l| l.get(key))
             .or_else(|| meta.annotations.as_ref().and_then(|a| a.get(key)))
             .map(String::as_str)
+    }
+}
+
+/// Where in `v` a configuration with top-level key `top` sits: `.a.b.` for a map at `a.b`,
+/// `.a.b|` for a text at `a.b` (the separator to append the key with).
+fn config_path(v: &Value, top: &str) -> Option<String> {
+    match v {
+        Value::Object(m) if m.contains_key(top) => Some(".".into()),
+        Value::Object(m) => m.iter().find_map(|(k, c)| {
+            let rest = config_path(c, top)?;
+            let k = if k.contains('.') {
+                format!("[\"{k}\"]")
+            } else {
+                format!(".{k}")
+            };
+            Some(format!("{k}{rest}"))
+        }),
+        Value::String(s) if s.contains(&format!("{top}:")) => Some("|".into()),
+        _ => None,
     }
 }
 

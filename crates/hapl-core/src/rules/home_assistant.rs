@@ -3,7 +3,7 @@
 use serde_yaml::Value as Yaml;
 
 use super::config::{lookup, scalar, secret_ref};
-use super::{Context, Findings, Rule};
+use super::{container_path, Context, Findings, Rule};
 use crate::diagnostic::Severity;
 use crate::resource::Resource;
 use crate::workload::{image_repository, role_of_image, VolumeSource};
@@ -30,7 +30,8 @@ fn no_sqlite_recorder(cx: &Context, f: &mut Findings) {
                     *object,
                     format!("Home Assistant's recorder writes to SQLite: `{url}`"),
                     "the recorder configuration comes from here",
-                );
+                )
+                .path(cx.text_path(*object, "recorder.db_url"));
             }
         }
     }
@@ -84,7 +85,16 @@ fn recorder_on_postgres(cx: &Context, f: &mut Findings) {
             Some(_) => {}
             None => {
                 let text = scalar(url).unwrap_or_default();
-                if !text.to_ascii_lowercase().starts_with("sqlite") {
+                if text.to_ascii_lowercase().starts_with("sqlite") && postgres.is_none() {
+                    f.at(
+                        ha.object,
+                        format!(
+                            "the platform runs no PostgreSQL for the recorder of {}",
+                            ha.describe()
+                        ),
+                        "Home Assistant is made here",
+                    );
+                } else if !text.to_ascii_lowercase().starts_with("sqlite") {
                     f.at(
                         object,
                         "the recorder URL is written into the configuration instead of `!secret <key>`",
@@ -128,7 +138,8 @@ fn recorder_retention(cx: &Context, f: &mut Findings) {
                 days.unwrap_or_default()
             ),
         };
-        f.at(*object, msg, "the recorder is configured here");
+        f.at(*object, msg, "the recorder is configured here")
+            .path(cx.text_path(*object, "recorder.purge_keep_days"));
     }
 }
 
@@ -269,7 +280,8 @@ fn matter_isolated(cx: &Context, f: &mut Findings) {
                         w.describe()
                     ),
                     "made here",
-                );
+                )
+                .path(container_path(cx, w, c, ""));
             }
             continue;
         }

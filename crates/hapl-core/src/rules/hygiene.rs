@@ -7,7 +7,7 @@ use serde_json::Value;
 use serde_yaml::Value as Yaml;
 
 use super::config::{lookup, secret_ref, yaml, Date};
-use super::{Context, Findings, Rule};
+use super::{container_path, pod_path, Context, Findings, Rule};
 use crate::diagnostic::Severity;
 use crate::quantity::is_exact_version;
 use crate::resource::Resource;
@@ -57,7 +57,8 @@ fn resources_required(cx: &Context, f: &mut Findings) {
                         missing.join(", ")
                     ),
                     "made here",
-                );
+                )
+                .path(container_path(cx, w, c, "resources"));
             }
             if r.cpu_limit.is_none() {
                 f.at(
@@ -65,7 +66,8 @@ fn resources_required(cx: &Context, f: &mut Findings) {
                     format!("{which} `{}` of {} has no CPU limit", c.name, w.describe()),
                     "made here",
                 )
-                .tag("cpu-limit");
+                .tag("cpu-limit")
+                .path(container_path(cx, w, c, "resources"));
             }
         }
     }
@@ -109,7 +111,8 @@ fn pinned_versions(cx: &Context, f: &mut Findings) {
                         w.describe()
                     ),
                     "made here",
-                );
+                )
+                .path(container_path(cx, w, c, "image"));
             }
         }
     }
@@ -126,7 +129,8 @@ fn pinned_versions(cx: &Context, f: &mut Findings) {
                         Some(v) if !is_exact_version(v) => format!("chart `{}` is not pinned: `{v}` is a range or a moving tag", chart.spec.chart),
                         Some(_) => continue,
                     };
-                    f.at(i, msg, "made here");
+                    f.at(i, msg, "made here")
+                        .path("spec.chart.spec.chart".to_owned());
                 }
             }
             Resource::OciRepository(oci) => {
@@ -246,7 +250,7 @@ fn no_plaintext_secrets(cx: &Context, f: &mut Findings) {
         }
     }
     for w in &cx.workloads.workloads {
-        env_secrets(w, f);
+        env_secrets(cx, w, f);
     }
     for (object, doc) in &cx.ha_docs {
         let mut found = Vec::new();
@@ -277,7 +281,7 @@ fn no_plaintext_secrets(cx: &Context, f: &mut Findings) {
     }
 }
 
-fn env_secrets(w: &Workload, f: &mut Findings) {
+fn env_secrets(cx: &Context, w: &Workload, f: &mut Findings) {
     for c in &w.containers {
         for (name, v) in &c.env {
             let EnvValue::Literal(value) = v else {
@@ -306,7 +310,8 @@ fn env_secrets(w: &Workload, f: &mut Findings) {
                         w.describe()
                     ),
                     "made here",
-                );
+                )
+                .path(container_path(cx, w, c, &format!("env[name={name}]")));
             }
         }
     }
@@ -404,7 +409,8 @@ fn privileged(cx: &Context, f: &mut Findings) {
                 w.object,
                 format!("container `{}` of {} runs privileged", c.name, w.describe()),
                 "made here",
-            );
+            )
+            .path(container_path(cx, w, c, "securityContext.privileged"));
         }
     }
 }
@@ -432,7 +438,8 @@ fn host_network(cx: &Context, f: &mut Findings) {
                     w.describe()
                 ),
                 "made here",
-            );
+            )
+            .path(pod_path(cx, w).map(|p| format!("{p}.hostNetwork")));
         }
     }
 }
@@ -519,7 +526,8 @@ fn hardcoded_namespace(cx: &Context, f: &mut Findings) {
                     r.namespace().unwrap_or_default()
                 ),
                 "written here",
-            );
+            )
+            .path("metadata.namespace".to_owned());
         }
         if let Resource::HelmRelease(hr) = r {
             let ns = hr
@@ -591,7 +599,8 @@ fn eol_component(cx: &Context, f: &mut Findings) {
                     w.object,
                     format!("`{what}` (container `{}` of {}) {when} end of life on {date}; move to {successor}", c.name, w.describe()),
                     "made here",
-                );
+                )
+                .path(container_path(cx, w, c, "image"));
             }
         }
     }

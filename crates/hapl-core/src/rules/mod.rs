@@ -26,6 +26,7 @@ use crate::diagnostic::{Diagnostic, Severity, Span};
 use crate::platform::{ObjectRef, Platform, WaiverScope};
 use crate::resource::Resource;
 use crate::workload::charts::{chart_name, Values};
+use crate::workload::{ContainerView, Workload};
 
 /// A rule of the catalogue.
 pub struct Rule {
@@ -138,9 +139,11 @@ pub(crate) struct Finding {
     message: String,
     label: String,
     /// Secondary places (other objects involved).
-    related: Vec<(usize, String)>,
+    related: Vec<(usize, String, Option<String>)>,
     /// A sub-kind some waivers select (`cpu-limit` for `resources-required`).
     tag: Option<&'static str>,
+    /// The offending field inside the object (see [`Diagnostic::path`]).
+    path: Option<String>,
 }
 
 /// The findings of one rule.
@@ -178,6 +181,7 @@ impl Findings {
             label: label.into(),
             related: Vec::new(),
             tag: None,
+            path: None,
         });
         self.out.last_mut().expect("just pushed")
     }
@@ -185,12 +189,29 @@ impl Findings {
 
 impl Finding {
     pub(crate) fn related(&mut self, object: usize, label: impl Into<String>) -> &mut Self {
-        self.related.push((object, label.into()));
+        self.related.push((object, label.into(), None));
+        self
+    }
+
+    /// A secondary place: a field of another object.
+    pub(crate) fn related_field(
+        &mut self,
+        object: usize,
+        path: Option<String>,
+        label: impl Into<String>,
+    ) -> &mut Self {
+        self.related.push((object, label.into(), path));
         self
     }
 
     pub(crate) fn tag(&mut self, tag: &'static str) -> &mut Self {
         self.tag = Some(tag);
+        self
+    }
+
+    /// Names the offending field (see [`Diagnostic::path`]).
+    pub(crate) fn path(&mut self, path: impl Into<Option<String>>) -> &mut Self {
+        self.path = path.into();
         self
     }
 }
@@ -230,6 +251,7 @@ fn span_of(cx: &Context, object: Option<usize>) -> Option<Span> {
 
 fn to_diagnostic(cx: &Context, f: &Finding, severity: Severity) -> Diagnostic {
     let mut d = Diagnostic::new(severity, f.rule.id, &f.message);
+    d.path = f.path.clone();
     if let Some(span) = span_of(cx, f.object) {
         d = d.at(span, &f.label);
     }
@@ -240,9 +262,12 @@ fn to_diagnostic(cx: &Context, f: &Finding, severity: Severity) -> Diagnostic {
     if let Some(origin) = origin {
         d = d.with_trace(origin.frames.clone());
     }
-    for (i, label) in &f.related {
+    for (i, label, path) in &f.related {
         if Some(*i) != f.object {
             d = d.label(cx.platform.objects[*i].origin.site.clone(), label);
+            if let Some(l) = d.labels.last_mut() {
+                l.path = path.clone();
+            }
         }
     }
     d.hint(f.rule.fix)
@@ -369,6 +394,38 @@ fn apply_waivers(cx: &Context, findings: Vec<Finding>) -> Vec<Diagnostic> {
             .cmp(&(b.severity, &b.primary, &b.code, &b.message))
     });
     out
+}
+
+/// Where a workload's pod spec sits in its object, for workloads written out as objects (not
+/// made by a chart).
+pub(crate) fn pod_path(cx: &Context, w: &Workload) -> Option<&'static str> {
+    if w.chart.is_some() {
+        return None;
+    }
+    match cx.resources[w.object] {
+        Resource::CronJob(_) => Some("spec.jobTemplate.spec.template.spec"),
+        Resource::Deployment(_)
+        | Resource::StatefulSet(_)
+        | Resource::DaemonSet(_)
+        | Resource::Job(_) => Some("spec.template.spec"),
+        _ => None,
+    }
+}
+
+/// The path of a container (and a field under it: `""` for the container itself).
+pub(crate) fn container_path(
+    cx: &Context,
+    w: &Workload,
+    c: &ContainerView,
+    field: &str,
+) -> Option<String> {
+    let list = if c.init {
+        "initContainers"
+    } else {
+        "containers"
+    };
+    let dot = if field.is_empty() { "" } else { "." };
+    pod_path(cx, w).map(|p| format!("{p}.{list}[name={}]{dot}{field}", c.name))
 }
 
 /// The values of every release of `chart`, with the release's object index.

@@ -5,9 +5,9 @@ use serde_json::Value;
 
 use super::charts_values;
 use super::config::{
-    human_hours, is_off, last, lookup, parse_duration_hours, postgresql_conf, yaml,
+    human_hours, is_off, last, lookup, parse_duration_hours, postgresql_conf, scalar, yaml,
 };
-use super::{plural, Context, Findings, Rule};
+use super::{container_path, plural, Context, Findings, Rule};
 use crate::diagnostic::Severity;
 use crate::platform::ObjectRef;
 use crate::quantity::parse_quantity;
@@ -68,14 +68,26 @@ fn nas_backed_state(cx: &Context, f: &mut Findings) {
             }
             let (nas, class) = cx.class_on_nas(spec.and_then(|s| s.storage_class_name.as_deref()));
             if nas == Some(false) {
-                f.at(
-                    i,
-                    format!(
-                        "claim `{}` is on `{class}`, the node's own disk, not the NAS",
-                        r.name()
-                    ),
-                    "made here",
-                );
+                let finding = f
+                    .at(
+                        i,
+                        format!(
+                            "claim `{}` is on `{class}`, the node's own disk, not the NAS",
+                            r.name()
+                        ),
+                        "made here",
+                    )
+                    .path("spec.storageClassName".to_owned());
+                if let Some((c, _)) = cx
+                    .storage_classes()
+                    .find(|(_, sc)| sc.metadata.name.as_deref() == Some(class.as_str()))
+                {
+                    finding.related_field(
+                        c,
+                        Some("provisioner".into()),
+                        "the class writes to the node's disk here",
+                    );
+                }
             }
         }
     }
@@ -158,6 +170,9 @@ pub(super) static SINGLE_DEFAULT_STORAGECLASS: Rule = Rule {
     check: single_default_storageclass,
 };
 
+const DEFAULT_ANNOTATION: &str =
+    "metadata.annotations[\"storageclass.kubernetes.io/is-default-class\"]";
+
 fn single_default_storageclass(cx: &Context, f: &mut Findings) {
     let defaults = cx.default_classes();
     if let Some(((first, _), rest)) = defaults.split_first() {
@@ -170,7 +185,12 @@ fn single_default_storageclass(cx: &Context, f: &mut Findings) {
                 ),
                 "made here",
             )
-            .related(*first, "the first default class is made here");
+            .path(DEFAULT_ANNOTATION.to_owned())
+            .related_field(
+                *first,
+                Some(DEFAULT_ANNOTATION.into()),
+                "the first default class is made here",
+            );
         }
     } else if let Some((i, _)) = cx.storage_classes().next() {
         f.at(
@@ -260,7 +280,8 @@ fn restart_safe(cx: &Context, f: &mut Findings) {
                         missing.join(" or ")
                     ),
                     "made here",
-                );
+                )
+                .path(container_path(cx, w, c, ""));
             }
         }
     }
@@ -511,6 +532,10 @@ fn influx_retention(cx: &Context, f: &mut Findings) {
                             human_hours(h)
                         ),
                         "made here",
+                    )
+                    .path(
+                        (w.chart.as_deref() == Some("influxdb2"))
+                            .then(|| "spec.values.adminUser.retention_policy".to_owned()),
                     );
                 }
                 None => {
@@ -566,6 +591,22 @@ pub(super) static STORAGE_CAPACITY: Rule = Rule {
 
 fn storage_capacity(cx: &Context, f: &mut Findings) {
     const MI: f64 = 1024.0 * 1024.0;
+    // Loki configured by a hand-written ConfigMap.
+    for c in cx.configs("loki") {
+        let Some(doc) = yaml(&c.text) else { continue };
+        let enabled = lookup(&doc, "compactor.retention_enabled").and_then(scalar);
+        let period = lookup(&doc, "limits_config.retention_period")
+            .and_then(scalar)
+            .and_then(|p| parse_duration_hours(&p));
+        if enabled.as_deref() != Some("true") || period.is_none_or(|h| h <= 0.0) {
+            f.at(
+                c.object,
+                "Loki's configuration keeps logs forever (no compactor retention): it fills its volume",
+                "configured here",
+            )
+            .path(cx.text_path(c.object, "compactor"));
+        }
+    }
     for w in &cx.workloads.workloads {
         let (daily_default, retention_hours, what) = match (w.role(), w.chart.as_deref()) {
             (Some("loki"), Some("loki")) if w.volume("storage").is_some() => {

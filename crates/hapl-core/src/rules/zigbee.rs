@@ -1,9 +1,9 @@
 //! The Zigbee coordinator, Zigbee2MQTT and the MQTT broker.
 
 use super::config::{broker_address, last, lookup, mosquitto_conf, scalar, yaml};
-use super::{Context, Findings, Rule};
+use super::{container_path, Context, Findings, Rule};
 use crate::diagnostic::Severity;
-use crate::workload::{EnvValue, Workload, WorkloadKind};
+use crate::workload::{EnvValue, VolumeSource, VolumeView, Workload, WorkloadKind};
 
 pub(super) static USB_SINGLE_POD: Rule = Rule {
     id: "usb-single-pod",
@@ -26,20 +26,32 @@ fn usb_single_pod(cx: &Context, f: &mut Findings) {
     let node = cx.platform.node.as_ref().map(|n| n.name.as_str());
     let mut zigbee_holder: Option<&Workload> = None;
     for w in &cx.workloads.workloads {
+        if w.role() != Some("zigbee2mqtt") {
+            // Every host device (and the host's Bluetooth stack) the pod mounts.
+            for v in &w.volumes {
+                let Some(device) = v.device().or_else(|| host_bluetooth(v)) else {
+                    continue;
+                };
+                let mount = w.containers.iter().find_map(|c| {
+                    c.mounts.iter().any(|(n, _)| *n == v.name).then(|| {
+                        container_path(cx, w, c, &format!("volumeMounts[name={}]", v.name))
+                    })
+                });
+                f.at(
+                    w.object,
+                    format!(
+                        "{} mounts the host device `{device}`; only the Zigbee2MQTT pod may",
+                        w.describe()
+                    ),
+                    "made here",
+                )
+                .path(mount.flatten());
+            }
+            continue;
+        }
         let Some(device) = w.volumes.iter().find_map(|v| v.device()) else {
             continue;
         };
-        if w.role() != Some("zigbee2mqtt") {
-            f.at(
-                w.object,
-                format!(
-                    "{} mounts the host device `{device}`; only the Zigbee2MQTT pod may",
-                    w.describe()
-                ),
-                "made here",
-            );
-            continue;
-        }
         if let Some(first) = zigbee_holder {
             f.at(
                 w.object,
@@ -125,8 +137,33 @@ pub(super) static ZIGBEE_VIA_MQTT: Rule = Rule {
 const BROKER: &str = "hapl.dev/mqtt-broker";
 const CREDENTIALS: &str = "hapl.dev/mqtt-credentials";
 
+/// The host's Bluetooth stack (D-Bus socket, `/sys/class/bluetooth`) mounted from the host.
+fn host_bluetooth(v: &VolumeView) -> Option<&str> {
+    match &v.source {
+        VolumeSource::HostPath(p)
+            if p.contains("bluetooth") || p == "/var/run/dbus" || p == "/run/dbus" =>
+        {
+            Some(p)
+        }
+        _ => None,
+    }
+}
+
 fn zigbee_via_mqtt(cx: &Context, f: &mut Findings) {
     let Some(z2m) = cx.role("zigbee2mqtt").next() else {
+        // Home Assistant holding the coordinator itself: Zigbee runs through ZHA, not MQTT.
+        for ha in cx.role("home-assistant") {
+            if let Some(device) = ha.volumes.iter().find_map(|v| v.device()) {
+                f.at(
+                    ha.object,
+                    format!(
+                        "{} drives the Zigbee coordinator `{device}` itself: the platform has no Zigbee2MQTT and no MQTT broker",
+                        ha.describe()
+                    ),
+                    "made here",
+                );
+            }
+        }
         return;
     };
     for (object, doc) in &cx.ha_docs {

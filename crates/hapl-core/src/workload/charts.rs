@@ -557,10 +557,17 @@ fn influxdb2(cx: &Release) -> Workload {
         .bool_or("useExisting", false)
         .then(|| p.str("name"))
         .flatten();
+    // The chart names its claim with its fullname: `<release>-influxdb2` unless the release's
+    // name already holds the chart's.
+    let claim = if v.str("fullnameOverride").is_some() || cx.name.contains("influxdb2") {
+        cx.name.to_owned()
+    } else {
+        format!("{}-influxdb2", cx.name)
+    };
     let data = persistence(
         p.bool_or("enabled", true),
         existing,
-        cx.name.to_owned(),
+        claim,
         p,
         "storageClass",
         "50Gi",
@@ -1146,7 +1153,7 @@ mod tests {
         assert_eq!(
             ws.workloads[0].volume("data"),
             Some(&VolumeSource::NewClaim(NewClaim {
-                name: "rel".into(),
+                name: "rel-influxdb2".into(),
                 storage_class: None,
                 size: Some("50Gi".into()),
                 read_write_once: true
