@@ -1,6 +1,7 @@
 //! The `hapl` command line. The only crate that prints.
 
 mod cli;
+mod habits;
 mod report;
 
 fn main() {
