@@ -5,6 +5,7 @@ mod support;
 mod bench;
 mod book;
 mod cli;
+mod habits;
 mod legacy_repo;
 mod plan;
 mod rules;
