@@ -239,3 +239,68 @@ p
         stdout(&o)
     );
 }
+
+/// Every `hapl` command line in a workflow's `run:` steps, split into words.
+fn hapl_commands(workflow: &serde_yaml::Value) -> Vec<Vec<String>> {
+    let mut out = Vec::new();
+    let jobs = workflow["jobs"].as_mapping().expect("jobs");
+    for job in jobs.values() {
+        for step in job["steps"].as_sequence().expect("steps") {
+            let Some(run) = step.get("run").and_then(|r| r.as_str()) else {
+                continue;
+            };
+            for line in run.lines() {
+                let words: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+                if words.first().is_some_and(|w| w == "hapl") {
+                    out.push(words);
+                }
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn the_ci_recipes_are_valid_workflows_using_real_hapl_flags() {
+    for name in ["github-workflow.yaml", "forgejo-workflow.yaml"] {
+        let path = root().join("examples/ci").join(name);
+        let text = std::fs::read_to_string(&path).unwrap();
+        let workflow: serde_yaml::Value =
+            serde_yaml::from_str(&text).unwrap_or_else(|e| panic!("{name}: {e}"));
+        assert!(workflow["on"].get("pull_request").is_some(), "{name}");
+        let commands = hapl_commands(&workflow);
+        let used: Vec<&str> = commands.iter().map(|c| c[1].as_str()).collect();
+        assert!(
+            used.contains(&"check") && used.contains(&"plan"),
+            "{name}: {used:?}"
+        );
+        for words in &commands {
+            let help = stdout(&hapl(&root(), &[words[1].as_str(), "--help"]));
+            assert!(help.contains("Usage: hapl"), "{name}: `{}`", words[1]);
+            for (i, w) in words.iter().enumerate().skip(2) {
+                if w.starts_with("--") {
+                    assert!(
+                        help.contains(w.as_str()),
+                        "{name}: hapl {} has no {w}",
+                        words[1]
+                    );
+                    if let Some(value) = words.get(i + 1).filter(|v| !v.starts_with('-')) {
+                        if help.contains(&format!("{w} <")) && help.contains("possible values") {
+                            let values_line = help
+                                .lines()
+                                .skip_while(|l| !l.contains(w.as_str()))
+                                .find(|l| l.contains("possible values"))
+                                .unwrap_or("");
+                            assert!(
+                                values_line.is_empty() || values_line.contains(value.as_str()),
+                                "{name}: `{w} {value}` is not one of {values_line}"
+                            );
+                        }
+                    }
+                }
+            }
+        }
+        // The plan's exit code 2 (changes) must not fail the job; 1 must.
+        assert!(text.contains("\"$status\" -eq 1"), "{name}");
+    }
+}
