@@ -304,3 +304,51 @@ fn the_ci_recipes_are_valid_workflows_using_real_hapl_flags() {
         assert!(text.contains("\"$status\" -eq 1"), "{name}");
     }
 }
+
+/// `hapl plan` in `dir` under a pseudo-terminal (util-linux `script`), with `CI` as given.
+fn plan_on_a_terminal(dir: &Path, ci: Option<&str>) -> Option<String> {
+    let mut cmd = std::process::Command::new("script");
+    cmd.args([
+        "-qec",
+        &format!("{} plan", env!("CARGO_BIN_EXE_hapl")),
+        "/dev/null",
+    ])
+    .current_dir(dir)
+    .env("NO_COLOR", "1")
+    .env_remove("CI");
+    if let Some(v) = ci {
+        cmd.env("CI", v);
+    }
+    match cmd.output() {
+        Ok(o) => Some(String::from_utf8_lossy(&o.stdout).into_owned()),
+        Err(e) => {
+            eprintln!("skipping: no `script` to make a terminal ({e})");
+            None
+        }
+    }
+}
+
+#[test]
+fn progress_shows_on_a_terminal_only() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("platform.rhai"),
+        "let p = platform(\"legacy\", #{ repo: \"flux\" });\np\n",
+    )
+    .unwrap();
+    copy_dir(
+        &root().join("examples/legacy-microk8s"),
+        &dir.path().join("flux"),
+    );
+    // In a pipe: no progress, no escape codes.
+    let o = hapl(dir.path(), &["plan"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("reading") && !stderr(&o).contains('\x1b'));
+    let Some(tty) = plan_on_a_terminal(dir.path(), None) else {
+        return;
+    };
+    assert!(tty.contains("reading `./flux`…\r\x1b[K"), "{tty:?}");
+    assert!(tty.contains("Plan: 0 to add"), "{tty:?}");
+    let ci = plan_on_a_terminal(dir.path(), Some("true")).unwrap();
+    assert!(!ci.contains("reading"), "{ci:?}");
+}
