@@ -42,6 +42,17 @@ fn init_scaffolds_a_platform_that_checks_cleanly_and_never_overwrites() {
     let o = hapl(dir.path(), &["init"]);
     assert_eq!(o.status.code(), Some(1));
     assert!(stderr(&o).contains("already exists"), "{}", stderr(&o));
+    let o = hapl(
+        dir.path(),
+        &["--script", "other.rhai", "init", "--adopt", "missing"],
+    );
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        stderr(&o).contains("`missing` is not a folder"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!dir.path().join("other.rhai").exists());
     assert_eq!(
         std::fs::read_to_string(dir.path().join("platform.rhai")).unwrap(),
         "// mine\n"

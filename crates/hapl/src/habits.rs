@@ -70,6 +70,13 @@ pub fn init(script: &Path, args: &InitArgs) -> i32 {
     }
     let text = match &args.adopt {
         None => SCAFFOLD.replace("NAME", &name),
+        Some(repo_dir) if !repo_dir.is_dir() => {
+            eprintln!(
+                "error: `{}` is not a folder; --adopt takes the Flux repository's folder",
+                repo_dir.display()
+            );
+            return EXIT_ERROR;
+        }
         Some(repo_dir) => {
             let progress = Progress::start(&format!("reading `{}`", repo_dir.display()));
             let repo = hapl_repo::repo::read(repo_dir, true);
