@@ -9,6 +9,7 @@ mod assess;
 mod bench;
 mod book;
 mod cli;
+mod habits;
 mod legacy_repo;
 mod plan;
 mod rules;

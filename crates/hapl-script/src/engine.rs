@@ -253,3 +253,40 @@ fn shadowing_notes(state: &ResolverState) -> Vec<Diagnostic> {
         })
         .collect()
 }
+
+/// Write Rhai definition files (`.d.rhai`) for the Rhai language server into `dir`: hapl's
+/// registered functions and types (`__static__.d.rhai`, Rhai's own output), and one file per
+/// stdlib module (`<module>.d.rhai`) with each public function and its `///` docs.
+pub fn write_definitions(dir: &Path) -> Result<(), Box<EvalAltResult>> {
+    let state = Rc::new(RefCell::new(ResolverState::default()));
+    let output = Rc::new(RefCell::new(Vec::new()));
+    let engine = build_engine(&Options::default(), "<definitions>", state, output);
+    let write_err =
+        |e: std::io::Error| format!("cannot write definitions to `{}`: {e}", dir.display());
+    engine
+        .definitions()
+        .with_headers(true)
+        .include_standard_packages(false)
+        .write_to_dir(dir)
+        .map_err(write_err)?;
+    for (name, text) in crate::stdlib::MODULES {
+        let ast = engine.compile(*text)?;
+        let mut functions: Vec<_> = ast
+            .iter_functions()
+            .filter(|f| f.access == rhai::FnAccess::Public && !f.name.starts_with("anon$"))
+            .collect();
+        functions.sort_by(|a, b| (a.name, a.params.len()).cmp(&(b.name, b.params.len())));
+        let mut out = format!("module {name};\n");
+        for f in functions {
+            out.push('\n');
+            for comment in &f.comments {
+                out.push_str(comment);
+                out.push('\n');
+            }
+            let params: Vec<String> = f.params.iter().map(|p| format!("{p}: ?")).collect();
+            out.push_str(&format!("fn {}({}) -> ?;\n", f.name, params.join(", ")));
+        }
+        std::fs::write(dir.join(format!("{name}.d.rhai")), out).map_err(write_err)?;
+    }
+    Ok(())
+}

@@ -8,5 +8,7 @@ pub mod resolver;
 pub mod sources;
 pub mod stdlib;
 
-pub use engine::{evaluate_file, evaluate_str, Evaluation, Failure, Limits, Options};
+pub use engine::{
+    evaluate_file, evaluate_str, write_definitions, Evaluation, Failure, Limits, Options,
+};
 pub use sources::Sources;

@@ -3,7 +3,7 @@
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 
-use clap::{Parser, Subcommand, ValueEnum};
+use clap::{CommandFactory, Parser, Subcommand, ValueEnum};
 use hapl_core::{Diagnostic, Severity};
 use hapl_script::{Evaluation, Options};
 
@@ -86,6 +86,23 @@ enum Command {
         #[arg(long, value_enum, default_value_t = Format::Text)]
         format: Format,
     },
+    /// Write a first `platform.rhai` (never over an existing one), or one adopting a Flux repository.
+    Init(crate::habits::InitArgs),
+    /// Print a shell completion script (e.g. `hapl completions bash > /etc/bash_completion.d/hapl`).
+    Completions {
+        #[arg(value_enum)]
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff), or write `hapl.1` and a page per command into a folder.
+    Man {
+        #[arg(long, value_name = "DIR")]
+        out: Option<PathBuf>,
+    },
+    /// Write Rhai definition files of hapl's API and stdlib, for the Rhai language server.
+    Definitions {
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
 }
 
 #[derive(clap::Args)]
@@ -148,8 +165,15 @@ pub fn run() -> i32 {
             return if e.use_stderr() { EXIT_ERROR } else { EXIT_OK };
         }
     };
-    if let Command::Explain { rule, list } = &cli.command {
-        return explain(rule.as_deref(), *list);
+    match &cli.command {
+        Command::Explain { rule, list } => return explain(rule.as_deref(), *list),
+        Command::Init(args) => return crate::habits::init(&cli.script, args),
+        Command::Completions { shell } => {
+            return crate::habits::completions(*shell, Cli::command())
+        }
+        Command::Man { out } => return crate::habits::man(Cli::command(), out.as_deref()),
+        Command::Definitions { out } => return crate::habits::definitions(out),
+        _ => {}
     }
     if let Command::Assess { repo, format } = &cli.command {
         return assess(repo, *format);
@@ -190,9 +214,12 @@ pub fn run() -> i32 {
     match cli.command {
         Command::Check => check(&evaluation, &renderer),
         Command::Render { out } => render(&evaluation, &out),
-        Command::Explain { .. } | Command::Assess { .. } => {
-            unreachable!("handled before evaluation")
-        }
+        Command::Explain { .. }
+        | Command::Assess { .. }
+        | Command::Init(_)
+        | Command::Completions { .. }
+        | Command::Man { .. }
+        | Command::Definitions { .. } => unreachable!("handled before evaluation"),
         Command::Plan(args) => plan(&evaluation, &renderer, &cli.script, &args, color_out),
         Command::ApplyToGit(args) => {
             match checked_repo(&evaluation, &renderer, &cli.script, &args.repo) {
@@ -233,7 +260,10 @@ fn plan(
         phase: args.phase,
         keep_going: args.keep_going,
     };
-    let plan = match hapl_repo::plan::plan(&evaluation.platform, &repo, &options) {
+    let progress = crate::habits::Progress::start(&format!("reading `{}`", repo.display()));
+    let plan = hapl_repo::plan::plan(&evaluation.platform, &repo, &options);
+    drop(progress);
+    let plan = match plan {
         Ok(p) => p,
         Err(e) => {
             eprintln!("error: {e}");
@@ -378,7 +408,7 @@ fn kill_hook() -> impl FnMut(&hapl_repo::git::Step) {
     }
 }
 
-fn script_dir(script: &Path) -> PathBuf {
+pub(crate) fn script_dir(script: &Path) -> PathBuf {
     match script.parent() {
         Some(p) if !p.as_os_str().is_empty() => p.to_owned(),
         _ => PathBuf::from("."),

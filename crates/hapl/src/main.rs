@@ -2,6 +2,7 @@
 
 mod assess_report;
 mod cli;
+mod habits;
 mod report;
 
 fn main() {

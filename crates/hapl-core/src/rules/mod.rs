@@ -13,6 +13,7 @@ mod config;
 mod context;
 mod home_assistant;
 mod hygiene;
+mod renovate;
 mod storage;
 mod zigbee;
 
@@ -74,6 +75,7 @@ static CATALOGUE: &[&Rule] = &[
     &hygiene::PRIVILEGED,
     &home_assistant::PROXY_TRUST,
     &home_assistant::RECORDER_RETENTION,
+    &renovate::RENOVATE_PIN,
     &storage::STORAGE_CAPACITY,
     &hygiene::UNKNOWN_CHART,
 ];
