@@ -175,7 +175,8 @@ fn completions_and_man_page_name_every_subcommand() {
     );
     for c in &commands {
         assert!(
-            page.contains(&format!("hapl\\-{c}")),
+            // roff escapes every hyphen: `hapl\-apply\-to\-git`.
+            page.contains(&format!("hapl\\-{}", c.replace('-', "\\-"))),
             "man page lacks `{c}`"
         );
     }
