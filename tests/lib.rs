@@ -4,7 +4,9 @@ mod support;
 
 mod book;
 mod cli;
+mod hostile;
 mod legacy_repo;
 mod plan;
 mod rules;
 mod schema;
+mod secrets;
