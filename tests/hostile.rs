@@ -197,7 +197,7 @@ p
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(1), "{}\n{err}", stdout(&out));
     assert!(
-        err.contains("is declared twice, at default/app/config.yaml:1 and default/app/copy.yaml:3"),
+        err.contains("is declared twice in one folder, at default/app/config.yaml:1 and default/app/copy.yaml:3"),
         "{err}"
     );
     assert_eq!(tree_hash(dir.path()), before);

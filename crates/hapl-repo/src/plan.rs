@@ -343,11 +343,16 @@ fn put(
         .flatten()
         .filter(|l| work.get(&l.file).is_some());
     let located = locations.next();
-    if let (Some(first), Some(second)) = (located, locations.next()) {
-        return Err(PlanError::Refused(format!(
-            "{id} is declared twice, at {}:{} and {}:{}; keep one of them",
-            first.file, first.lines.0, second.file, second.lines.0
-        )));
+    // Two declarations in one folder are one kustomization's resources twice (kustomize refuses
+    // the build); across folders they are usually one per cluster.
+    let folder = |f: &str| f.rsplit_once('/').map_or("", |(d, _)| d).to_owned();
+    if let Some(first) = located {
+        if let Some(second) = locations.find(|l| folder(&l.file) == folder(&first.file)) {
+            return Err(PlanError::Refused(format!(
+                "{id} is declared twice in one folder, at {}:{} and {}:{}; keep one of them",
+                first.file, first.lines.0, second.file, second.lines.0
+            )));
+        }
     }
     if let Some(loc) = located {
         if same(&loc.value, &new) {
