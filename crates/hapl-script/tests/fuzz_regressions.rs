@@ -35,3 +35,28 @@ fn fuzz_regressions_of_scripts_replay_without_panics() {
         );
     }
 }
+
+/// The operation limit, not only the timeout, stops a script: an endless loop under a low
+/// operation limit and a long timeout ends at once with the operation message.
+#[test]
+fn the_operation_limit_stops_an_endless_loop_before_the_timeout() {
+    let options = hapl_script::Options {
+        lib_dir: None,
+        limits: hapl_script::Limits {
+            max_operations: 100_000,
+            timeout: Duration::from_secs(60),
+            ..Default::default()
+        },
+    };
+    let started = Instant::now();
+    let failure =
+        hapl_script::evaluate_str("loop.rhai", "let x = 0;\nloop { x += 1; }\n", &options)
+            .expect_err("an endless loop fails");
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
+    let message = &failure.diagnostics[0].message;
+    assert!(message.contains("too many operations"), "{message}");
+}
