@@ -11,6 +11,7 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
+use hapl_core::rules::{secret_key, url_with_password};
 use hapl_core::{render, Identity, Platform, PlatformObject};
 use serde::Serialize;
 use serde_json::Value;
@@ -457,10 +458,24 @@ fn put(
 ) -> Result<Option<Change>, PlanError> {
     let id = obj.identity();
     let new = render::ordered_value(&obj.resource);
-    let located = repo
+    let mut locations = repo
         .objects
         .get(&id)
-        .and_then(|locs| locs.iter().find(|l| work.get(&l.file).is_some()));
+        .into_iter()
+        .flatten()
+        .filter(|l| work.get(&l.file).is_some());
+    let located = locations.next();
+    // Two declarations in one folder are one kustomization's resources twice (kustomize refuses
+    // the build); across folders they are usually one per cluster.
+    let folder = |f: &str| f.rsplit_once('/').map_or("", |(d, _)| d).to_owned();
+    if let Some(first) = located {
+        if let Some(second) = locations.find(|l| folder(&l.file) == folder(&first.file)) {
+            return Err(PlanError::Refused(format!(
+                "{id} is declared twice in one folder, at {}:{} and {}:{}; keep one of them",
+                first.file, first.lines.0, second.file, second.lines.0
+            )));
+        }
+    }
     if let Some(loc) = located {
         if same(&loc.value, &new) {
             return Ok(None);
@@ -613,7 +628,7 @@ pub fn mask_secrets(text: &str) -> String {
                 .is_some_and(|v| v.trim().trim_matches(['"', '\'']) == "Secret")
         });
         if !is_secret {
-            out.push_str(doc);
+            out.push_str(&mask_credentials(doc));
             continue;
         }
         let mut in_data: Option<usize> = None;
@@ -658,6 +673,64 @@ pub fn mask_secrets(text: &str) -> String {
             out.push_str(line);
         }
     }
+    out
+}
+
+/// Credentials outside Secrets masked line by line: the value under a credential-like key
+/// (`password:`, `adminPassword:`, `apiKey:` ...), an env `value:` after a credential-like
+/// `name:`, and the password of a URL (`postgres://user:(masked)@db`).
+fn mask_credentials(doc: &str) -> String {
+    let mut out = String::with_capacity(doc.len());
+    let mut env_credential = false;
+    for line in doc.split_inclusive('\n') {
+        let body = line.trim_end_matches(['\r', '\n']);
+        let eol = &line[body.len()..];
+        let item = body.trim_start().trim_start_matches("- ");
+        let mut masked = None;
+        if let Some((key, value)) = item.split_once(':') {
+            let (key, value) = (key.trim().trim_matches(['"', '\'']), value.trim());
+            let literal = !value.is_empty()
+                && !["${", "ENC[", "!secret", "|", ">", "#"]
+                    .iter()
+                    .any(|p| value.starts_with(p));
+            if key == "name" {
+                env_credential = secret_key(value.trim_matches(['"', '\'']));
+            } else if literal && (secret_key(key) || key == "value" && env_credential) {
+                let at = body.len() - item.len() + item.find(':').unwrap_or(0) + 1;
+                masked = Some(format!("{} (masked){eol}", &body[..at]));
+            }
+        }
+        match masked {
+            Some(m) => out.push_str(&m),
+            None if url_with_password(body) => out.push_str(&mask_url_passwords(line)),
+            None => out.push_str(line),
+        }
+    }
+    out
+}
+
+/// `scheme://user:password@host` with each password replaced by `(masked)`.
+fn mask_url_passwords(line: &str) -> String {
+    let mut out = String::with_capacity(line.len());
+    let mut rest = line;
+    while let Some(i) = rest.find("://") {
+        let (head, tail) = rest.split_at(i + 3);
+        out.push_str(head);
+        let end = tail.find(|c: char| c.is_whitespace() || c == '/' || c == '"' || c == '\'');
+        let authority = &tail[..end.unwrap_or(tail.len())];
+        match authority
+            .rsplit_once('@')
+            .and_then(|(user, _)| user.split_once(':'))
+        {
+            Some((name, pass)) if !pass.is_empty() => {
+                out.push_str(name);
+                out.push_str(":(masked)");
+                rest = &tail[name.len() + 1 + pass.len()..];
+            }
+            _ => rest = tail,
+        }
+    }
+    out.push_str(rest);
     out
 }
 
@@ -786,5 +859,24 @@ mod tests {
         let cm = Identity::new("", "ConfigMap", Some("ns"), "c");
         assert_eq!(replaces_data(&cm, &nfs("/a"), &nfs("/b")), None);
         assert!(holds_data(&pvc) && holds_data(&sts) && !holds_data(&cm));
+    }
+
+    #[test]
+    fn credentials_outside_secrets_are_masked() {
+        let text = "kind: Deployment\nspec:\n  env:\n    - name: GF_SECURITY_ADMIN_PASSWORD\n      value: pw-env\n    - name: LOG_LEVEL\n      value: debug\n    - name: DB\n      value: postgres://app:pw-url@db:5432/app\n  adminPassword: \"pw-chart\"\n  existingSecret: grafana\n  token: ${TOKEN}\n";
+        let masked = mask_secrets(text);
+        for leak in ["pw-env", "pw-url", "pw-chart"] {
+            assert!(!masked.contains(leak), "{leak}: {masked}");
+        }
+        for kept in [
+            "      value: (masked)\n",
+            "value: debug",
+            "postgres://app:(masked)@db:5432/app",
+            "  adminPassword: (masked)\n",
+            "existingSecret: grafana",
+            "token: ${TOKEN}",
+        ] {
+            assert!(masked.contains(kept), "{kept}: {masked}");
+        }
     }
 }

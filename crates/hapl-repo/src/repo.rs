@@ -103,7 +103,17 @@ fn is_yaml(path: &str) -> bool {
     path.ends_with(".yaml") || path.ends_with(".yml")
 }
 
-fn walk_files(root: &Path, rel: &str, out: &mut Vec<String>) -> std::io::Result<()> {
+/// The largest YAML file read (bigger ones are refused before being read).
+pub const MAX_FILE_BYTES: u64 = 16 << 20;
+
+/// Every regular file under `root` (`.git` aside); symbolic links are never followed, only
+/// listed in `links`.
+fn walk_files(
+    root: &Path,
+    rel: &str,
+    out: &mut Vec<String>,
+    links: &mut Vec<String>,
+) -> std::io::Result<()> {
     let dir = if rel.is_empty() {
         root.to_owned()
     } else {
@@ -123,9 +133,11 @@ fn walk_files(root: &Path, rel: &str, out: &mut Vec<String>) -> std::io::Result<
         };
         let ty = entry.file_type()?;
         if ty.is_dir() {
-            walk_files(root, &path, out)?;
+            walk_files(root, &path, out, links)?;
         } else if ty.is_file() {
             out.push(path);
+        } else if ty.is_symlink() {
+            links.push(path);
         }
     }
     Ok(())
@@ -166,8 +178,16 @@ pub fn read(root: &Path, keep_going: bool) -> Result<Repo, ReadError> {
         return Ok(repo);
     }
     let mut paths = Vec::new();
-    walk_files(root, "", &mut paths).map_err(|e| io_finding(&root.display().to_string(), e))?;
+    let mut links = Vec::new();
+    walk_files(root, "", &mut paths, &mut links)
+        .map_err(|e| io_finding(&root.display().to_string(), e))?;
     paths.sort();
+    for link in links.into_iter().filter(|l| is_yaml(l)) {
+        repo.not_inspected.push(NotInspected {
+            file: link,
+            why: "symbolic link (not followed)".into(),
+        });
+    }
     for path in &paths {
         if !is_yaml(path) {
             continue;
@@ -179,14 +199,34 @@ pub fn read(root: &Path, keep_going: bool) -> Result<Repo, ReadError> {
             });
             continue;
         }
+        let size = fs::metadata(root.join(path))
+            .map_err(|e| io_finding(path, e))?
+            .len();
+        if size > MAX_FILE_BYTES {
+            let finding = Finding {
+                file: path.clone(),
+                line: 0,
+                message: format!(
+                    "file of {} MiB; hapl reads YAML files up to {} MiB",
+                    size >> 20,
+                    MAX_FILE_BYTES >> 20
+                ),
+            };
+            if keep_going {
+                repo.findings.push(finding);
+                continue;
+            }
+            return Err(ReadError(finding));
+        }
         let bytes = fs::read(root.join(path)).map_err(|e| io_finding(path, e))?;
         repo.hashes.insert(path.clone(), sha256_hex(&bytes));
         let text = match String::from_utf8(bytes) {
             Ok(t) => t,
             Err(e) => {
+                let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
                 let finding = Finding {
                     file: path.clone(),
-                    line: 0,
+                    line: valid.iter().filter(|b| **b == b'\n').count() + 1,
                     message: format!("not UTF-8 ({e})"),
                 };
                 if keep_going {
@@ -199,7 +239,7 @@ pub fn read(root: &Path, keep_going: bool) -> Result<Repo, ReadError> {
         let mut fallback = Vec::new();
         let docs = match yaml::parse(&text) {
             Ok(docs) => docs,
-            Err(_) if read_with_libyaml(&text).is_some() => {
+            Err(e) if !e.limit && read_with_libyaml(&text).is_some() => {
                 fallback = read_with_libyaml(&text).unwrap_or_default();
                 Vec::new()
             }
@@ -240,6 +280,7 @@ pub fn read(root: &Path, keep_going: bool) -> Result<Repo, ReadError> {
             },
         );
     }
+    repo.not_inspected.sort();
     repo.paths = paths;
     repo.index();
     Ok(repo)

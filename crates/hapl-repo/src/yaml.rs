@@ -50,6 +50,8 @@ pub struct SyntaxError {
     pub line: usize,
     pub col: usize,
     pub message: String,
+    /// One of the reader's limits (depth, alias expansion), not a syntax error as such.
+    pub limit: bool,
 }
 
 /// Byte offsets of a text whose parser reports character offsets.
@@ -89,10 +91,20 @@ enum Open {
     Map(Node, Vec<(Node, Node)>, Option<Node>),
 }
 
+/// Deepest nesting of collections the reader accepts (Kubernetes objects stay far below; the
+/// conversion to values stops at the same depth).
+pub const MAX_DEPTH: usize = 64;
+
+/// Most nodes that aliases may add to a document when expanded (refuses "billion laughs").
+pub const MAX_ALIAS_NODES: usize = 100_000;
+
 /// Parse every document of a file. A UTF-8 byte-order mark is skipped (offsets stay file offsets).
+/// Duplicate keys, nesting deeper than [`MAX_DEPTH`] and aliases expanding to more than
+/// [`MAX_ALIAS_NODES`] nodes are syntax errors.
 pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
     let bom = if text.starts_with('\u{feff}') { 3 } else { 0 };
     let body = &text[bom..];
+    flow_depth(body)?;
     let off = Offsets::new(body, bom);
     let mut parser = Parser::new_from_str(body);
     let mut docs: Vec<Document> = Vec::new();
@@ -104,6 +116,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
             line: e.marker().line(),
             col: e.marker().col() + 1,
             message: e.info().to_owned(),
+            limit: false,
         })?;
         let node_at = |kind: NodeKind, span: &Span, anchor: usize, flow: bool| Node {
             kind,
@@ -150,6 +163,14 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
                 anchor,
                 false,
             )),
+            Event::SequenceStart(..) | Event::MappingStart(..) if stack.len() >= MAX_DEPTH => {
+                return Err(SyntaxError {
+                    line: span.start.line(),
+                    col: span.start.col() + 1,
+                    message: format!("nested deeper than {MAX_DEPTH} levels"),
+                    limit: true,
+                });
+            }
             Event::SequenceStart(anchor, _) => {
                 let flow = body[char_range(&off, &span, body)].starts_with('[');
                 stack.push(Open::Seq(
@@ -180,6 +201,7 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
             },
             Event::MappingEnd => match stack.pop() {
                 Some(Open::Map(mut node, entries, _)) => {
+                    duplicate_keys(&entries)?;
                     node.end = entries.last().map_or(node.end, |(_, v)| v.end);
                     if node.flow {
                         node.end = off.at(span.end.index());
@@ -209,10 +231,107 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
     }
     for doc in &mut docs {
         if let Some(root) = &mut doc.root {
+            alias_nodes(root, &mut BTreeMap::new(), &mut 0)?;
             trim_block_scalar_ends(root, text);
         }
     }
     Ok(docs)
+}
+
+/// Refuses flow nesting deeper than [`MAX_DEPTH`] before parsing (the parser slows down
+/// quadratically with it). Brackets inside quotes or comments count too: only a text with more
+/// than [`MAX_DEPTH`] unclosed ones is refused.
+fn flow_depth(text: &str) -> Result<(), SyntaxError> {
+    let mut depth = 0usize;
+    for (i, b) in text.bytes().enumerate() {
+        match b {
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' => depth = depth.saturating_sub(1),
+            _ => continue,
+        }
+        if depth > MAX_DEPTH {
+            return Err(SyntaxError {
+                line: line_of(text, i),
+                col: i - line_start(text, i) + 1,
+                message: format!("nested deeper than {MAX_DEPTH} levels"),
+                limit: true,
+            });
+        }
+    }
+    Ok(())
+}
+
+/// A key written twice in one mapping (`<<` merge keys aside): an error at the second one.
+fn duplicate_keys(entries: &[(Node, Node)]) -> Result<(), SyntaxError> {
+    let mut keys: Vec<(&str, usize, usize)> = entries
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (k, _))| key_str(k).filter(|k| *k != "<<").map(|s| (s, i, k.line)))
+        .collect();
+    keys.sort_unstable();
+    match keys.windows(2).find(|w| w[0].0 == w[1].0) {
+        Some(w) => Err(SyntaxError {
+            line: w[1].2,
+            col: 1,
+            message: format!("duplicate key `{}` (first at line {})", w[0].0, w[0].2),
+            limit: false,
+        }),
+        None => Ok(()),
+    }
+}
+
+/// The size of `node` with its aliases expanded; refuses an alias inside its own anchor and
+/// more than [`MAX_ALIAS_NODES`] nodes added by aliases. `sizes` holds each finished anchor's
+/// size, so the walk is linear in the text however much the aliases expand.
+fn alias_nodes(
+    node: &Node,
+    sizes: &mut BTreeMap<usize, usize>,
+    added: &mut usize,
+) -> Result<usize, SyntaxError> {
+    let size = match &node.kind {
+        NodeKind::Scalar { .. } => 1,
+        NodeKind::Alias(id) => {
+            let Some(&size) = sizes.get(id) else {
+                return Err(SyntaxError {
+                    line: node.line,
+                    col: 1,
+                    message: "an alias inside the anchor it refers to".into(),
+                    limit: true,
+                });
+            };
+            *added = added.saturating_add(size);
+            if *added > MAX_ALIAS_NODES {
+                return Err(SyntaxError {
+                    line: node.line,
+                    col: 1,
+                    message: format!(
+                        "aliases expand to more than {MAX_ALIAS_NODES} nodes (a \"billion laughs\" document?)"
+                    ),
+                    limit: true,
+                });
+            }
+            size
+        }
+        NodeKind::Seq(items) => {
+            let mut size = 1usize;
+            for item in items {
+                size = size.saturating_add(alias_nodes(item, sizes, added)?);
+            }
+            size
+        }
+        NodeKind::Map(entries) => {
+            let mut size = 1usize;
+            for (k, v) in entries {
+                size = size.saturating_add(alias_nodes(k, sizes, added)?);
+                size = size.saturating_add(alias_nodes(v, sizes, added)?);
+            }
+            size
+        }
+    };
+    if node.anchor != 0 {
+        sizes.insert(node.anchor, size);
+    }
+    Ok(size)
 }
 
 fn char_range(off: &Offsets, span: &Span, body: &str) -> std::ops::Range<usize> {
@@ -346,7 +465,7 @@ fn to_value_depth(
     depth: usize,
     budget: &mut usize,
 ) -> Value {
-    if depth > 64 || *budget == 0 {
+    if depth > MAX_DEPTH || *budget == 0 {
         return Value::Null;
     }
     *budget -= 1;

@@ -177,7 +177,7 @@ pub(super) static NO_PLAINTEXT_SECRETS: Rule = Rule {
 };
 
 /// A key that holds a credential (`password`, `adminPassword`, `api_key`, `token`, ...).
-fn secret_key(key: &str) -> bool {
+pub fn secret_key(key: &str) -> bool {
     let k: String = key
         .chars()
         .filter(|c| c.is_ascii_alphanumeric())
@@ -199,7 +199,7 @@ fn secret_key(key: &str) -> bool {
 }
 
 /// A URL with a password in it (`postgresql://user:pass@host/db`).
-fn url_with_password(s: &str) -> bool {
+pub fn url_with_password(s: &str) -> bool {
     s.split_once("://").is_some_and(|(_, rest)| {
         rest.split_once('@')
             .is_some_and(|(user, _)| user.contains(':') && !user.ends_with(':'))

@@ -22,6 +22,7 @@ use std::fmt::Write as _;
 pub use budget::{budget, Budget, Usage};
 pub use config::{parse_duration_hours, Date};
 pub use context::Context;
+pub use hygiene::{secret_key, url_with_password};
 
 use crate::diagnostic::{Diagnostic, Severity, Span};
 use crate::platform::{ObjectRef, Platform, WaiverScope};
