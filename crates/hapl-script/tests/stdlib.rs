@@ -1,28 +1,10 @@
 //! The embedded modules, evaluated for real: what they make, and what they refuse.
 
+mod common;
+
+use common::{eval, eval_err};
 use hapl_core::{Resource, Severity};
-use hapl_script::{evaluate_str, Evaluation, Options};
-
-fn eval(script: &str) -> Evaluation {
-    match evaluate_str("test.rhai", script, &Options::default()) {
-        Ok(e) => e,
-        Err(f) => panic!(
-            "{}",
-            f.diagnostics
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
-    }
-}
-
-fn eval_err(script: &str) -> hapl_core::Diagnostic {
-    let f =
-        evaluate_str("test.rhai", script, &Options::default()).expect_err("the script should fail");
-    assert_eq!(f.diagnostics.len(), 1, "{:?}", f.diagnostics);
-    f.diagnostics.into_iter().next().unwrap()
-}
+use hapl_script::{evaluate_str, Options};
 
 const NAS: &str = r#"import "nas_pvc" as nas;
 let p = platform("home");

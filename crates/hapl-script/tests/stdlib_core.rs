@@ -2,35 +2,17 @@
 //! home_assistant, backups) and the top-level platform.rhai, evaluated for real: what they
 //! make, and what they refuse, at the user's line.
 
+mod common;
+
 use std::collections::BTreeMap;
 use std::process::Command;
 
+use common::{eval, eval_err};
 use hapl_core::quantity::is_exact_version;
 use hapl_core::workload::{workloads, WorkloadKind};
 use hapl_core::{Diagnostic, Resource};
 use hapl_script::{evaluate_str, Evaluation, Options};
 use serde_json::Value;
-
-fn eval(script: &str) -> Evaluation {
-    match evaluate_str("test.rhai", script, &Options::default()) {
-        Ok(e) => e,
-        Err(f) => panic!(
-            "{}",
-            f.diagnostics
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
-    }
-}
-
-fn eval_err(script: &str) -> Diagnostic {
-    let f =
-        evaluate_str("test.rhai", script, &Options::default()).expect_err("the script should fail");
-    assert_eq!(f.diagnostics.len(), 1, "{:?}", f.diagnostics);
-    f.diagnostics.into_iter().next().unwrap()
-}
 
 /// The error is reported at `line` of the user's script (not inside the stdlib).
 fn assert_at_line(d: &Diagnostic, line: u32) {

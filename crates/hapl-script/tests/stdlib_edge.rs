@@ -3,34 +3,15 @@
 //! embedded modules and asserts properties of the objects it made (as the typed objects
 //! serialize, and through the core's workload view, which reads app-template releases).
 
+mod common;
+
 use std::collections::BTreeSet;
 
+use common::{eval, eval_err};
 use hapl_core::workload::{workloads, VolumeSource, Workload};
 use hapl_core::{Identity, Resource};
-use hapl_script::{evaluate_str, Evaluation, Options};
+use hapl_script::Evaluation;
 use serde_json::Value;
-
-fn eval(script: &str) -> Evaluation {
-    match evaluate_str("test.rhai", script, &Options::default()) {
-        Ok(e) => e,
-        Err(f) => panic!(
-            "{}",
-            f.diagnostics
-                .iter()
-                .map(|d| d.to_string())
-                .collect::<Vec<_>>()
-                .join("\n")
-        ),
-    }
-}
-
-fn eval_err(script: &str) -> hapl_core::Diagnostic {
-    let Err(f) = evaluate_str("test.rhai", script, &Options::default()) else {
-        panic!("the script should fail:\n{script}");
-    };
-    assert_eq!(f.diagnostics.len(), 1, "{:?}", f.diagnostics);
-    f.diagnostics.into_iter().next().unwrap()
-}
 
 /// The 1-based line of the diagnostic's primary label, which must lie in the user's script.
 fn line_of(d: &hapl_core::Diagnostic) -> usize {
