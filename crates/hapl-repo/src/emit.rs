@@ -106,7 +106,17 @@ fn pad(out: &mut String, n: usize) {
 
 fn write_entry(key: &str, value: &Value, indent: usize, style: &Style, out: &mut String) {
     pad(out, indent);
-    out.push_str(&scalar_str(key));
+    let key = scalar_str(key);
+    if key.chars().count() > 1024 {
+        // YAML allows an implicit key 1024 characters at most; a longer one (found by the patch
+        // fuzz target) takes the explicit form, `? key` and then `: value` on the next line.
+        out.push_str("? ");
+        out.push_str(&key);
+        out.push('\n');
+        pad(out, indent);
+    } else {
+        out.push_str(&key);
+    }
     out.push(':');
     match (inline(value), value) {
         (Some(s), _) => {
@@ -248,5 +258,21 @@ mod tests {
             block(&json!({"k": ["a"]}), 0, &Style::default()),
             "k:\n  - a\n"
         );
+    }
+}
+
+#[cfg(test)]
+mod long_key_tests {
+    use super::*;
+
+    #[test]
+    fn a_key_longer_than_yaml_allows_implicitly_is_written_explicitly_and_reads_back() {
+        let key = "k".repeat(1500);
+        let text = entry(&key, &Value::String("v".into()), 0, &Style::default());
+        assert!(text.starts_with("? "), "{text}");
+        let docs = crate::yaml::parse(&text).expect("parses");
+        let root = docs[0].root.as_ref().unwrap();
+        let value = crate::yaml::to_value(root, &crate::yaml::anchors(root));
+        assert_eq!(value[key.as_str()], "v");
     }
 }
