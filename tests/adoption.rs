@@ -15,20 +15,7 @@ use hapl_repo::git::{apply, ApplyOptions, CommitSpec, FileChange};
 use hapl_repo::plan::{plan, PlanError, PlanOptions};
 use serde_json::Value;
 
-use crate::support::{hapl, root, stderr, stdout};
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
-}
+use crate::support::{copy_dir, hapl, root, stderr, stdout};
 
 fn git(dir: &Path, args: &[&str]) -> String {
     let out = Command::new("git")

@@ -1,10 +1,9 @@
 //! The CLI end to end: diagnostics (snapshots), rendering, determinism, precedence, sandbox.
 
-use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::Command;
 
-use crate::support::{hapl, root, stderr, stdout};
+use crate::support::{hapl, read_tree, root, stderr, stdout};
 
 fn diagnostics_dir() -> std::path::PathBuf {
     root().join("tests/fixtures/diagnostics")
@@ -215,28 +214,6 @@ fn a_platform_that_does_not_fit_its_node_is_warned_with_the_shares() {
         stderr(&out)
     );
     assert!(stdout(&out).contains("200%"), "{}", stdout(&out));
-}
-
-/// Every file under `dir`, relative path → bytes.
-fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for entry in std::fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(base, &path, out);
-            } else {
-                let rel = path
-                    .strip_prefix(base)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                out.insert(rel, std::fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
 }
 
 fn render_example(example: &str, out: &Path) {

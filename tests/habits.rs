@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use crate::support::{hapl, root, shared, stderr, stdout};
+use crate::support::{copy_dir, hapl, root, shared, stderr, stdout};
 
 /// The subcommands, as `hapl --help` lists them.
 fn subcommands() -> Vec<String> {
@@ -140,18 +140,6 @@ fn init_adopts_every_corpus_repository_with_an_empty_plan() {
     assert!(repos.len() >= 5, "corpus has {} repos", repos.len());
     for repo in repos {
         adopt_and_plan(&repo);
-    }
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).unwrap();
-    for e in std::fs::read_dir(from).unwrap() {
-        let e = e.unwrap();
-        if e.file_type().unwrap().is_dir() {
-            copy_dir(&e.path(), &to.join(e.file_name()));
-        } else {
-            std::fs::copy(e.path(), to.join(e.file_name())).unwrap();
-        }
     }
 }
 

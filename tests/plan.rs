@@ -13,7 +13,7 @@ use hapl_repo::yaml;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use crate::support::{hapl, root, stderr, stdout};
+use crate::support::{copy_dir, hapl, read_tree, root, stderr, stdout};
 
 fn fixture(name: &str) -> PathBuf {
     root().join("tests/fixtures/plan").join(name)
@@ -24,19 +24,6 @@ fn copy_fixture(name: &str) -> tempfile::TempDir {
     let tmp = tempfile::tempdir().unwrap();
     copy_dir(&fixture(name), tmp.path());
     tmp
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    fs::create_dir_all(to).unwrap();
-    for entry in fs::read_dir(from).unwrap() {
-        let entry = entry.unwrap();
-        let target = to.join(entry.file_name());
-        if entry.file_type().unwrap().is_dir() {
-            copy_dir(&entry.path(), &target);
-        } else {
-            fs::copy(entry.path(), &target).unwrap();
-        }
-    }
 }
 
 /// `hapl plan` in a folder: (exit code, stdout).
@@ -148,27 +135,6 @@ fn applying_a_plan_leaves_nothing_to_plan_and_touches_only_planned_lines() {
             }
         }
     }
-}
-
-fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    fn walk(base: &Path, dir: &Path, out: &mut BTreeMap<String, Vec<u8>>) {
-        for entry in fs::read_dir(dir).unwrap() {
-            let path = entry.unwrap().path();
-            if path.is_dir() {
-                walk(base, &path, out);
-            } else {
-                let rel = path
-                    .strip_prefix(base)
-                    .unwrap()
-                    .to_string_lossy()
-                    .into_owned();
-                out.insert(rel, fs::read(&path).unwrap());
-            }
-        }
-    }
-    let mut out = BTreeMap::new();
-    walk(dir, dir, &mut out);
-    out
 }
 
 #[test]
