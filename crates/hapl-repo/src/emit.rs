@@ -29,7 +29,7 @@ pub fn inline(value: &Value) -> Option<String> {
         Value::Null => Some("null".into()),
         Value::Bool(b) => Some(b.to_string()),
         Value::Number(n) => Some(n.to_string()),
-        Value::String(s) if !s.contains('\n') => Some(scalar_str(s)),
+        Value::String(s) if !s.contains('\n') || !literal_ok(s) => Some(scalar_str(s)),
         Value::String(_) => None,
         Value::Array(a) if a.is_empty() => Some("[]".into()),
         Value::Object(m) if m.is_empty() => Some("{}".into()),
@@ -72,6 +72,18 @@ fn plain_ok(s: &str) -> bool {
         && !s.chars().any(|c| c.is_control())
         && s != "<<"
         && matches!(resolve_plain(s), Value::String(_))
+}
+
+/// Whether a multi-line string can be a literal block (`|`): YAML allows no control characters
+/// there but the line feed and the tab, and a carriage return or a Unicode line separator would
+/// not read back as written; nor would a string of line feeds alone. Anything else is double-quoted with escapes.
+fn literal_ok(s: &str) -> bool {
+    // Only line feeds: a block of empty lines reads back as "" whatever its chomping.
+    s.contains(|c| c != '\n')
+        && !s.chars().any(|c| {
+            (c.is_control() && c != '\n' && c != '\t')
+                || matches!(c, '\u{feff}' | '\u{2028}' | '\u{2029}')
+        })
 }
 
 /// A single-line string: plain when that reads back as the same string, else single-quoted,
@@ -262,8 +274,39 @@ mod tests {
 }
 
 #[cfg(test)]
-mod long_key_tests {
+mod round_trip_tests {
     use super::*;
+
+    #[test]
+    fn multi_line_strings_read_back_exactly_whatever_they_hold() {
+        for s in [
+            "\n",
+            "\n\n",
+            "x\n",
+            "x\n\n\n",
+            " x\n",
+            "\n x",
+            "  \n",
+            "line \nnext",
+            "\tx\ny",
+            "a\0b\nc",
+            "x\r\ny",
+            "a\u{2028}b\nc",
+            "\u{feff}x\ny",
+            "a\u{85}b\nc",
+            "# not a comment\n",
+        ] {
+            let v = serde_json::json!({"k": s, "l": [s]});
+            let text = block(&v, 0, &Style::default());
+            let docs = crate::yaml::parse(&text).unwrap_or_else(|e| panic!("{s:?}: {e:?}\n{text}"));
+            let root = docs[0].root.as_ref().unwrap();
+            assert_eq!(
+                crate::yaml::to_value(root, &crate::yaml::anchors(root)),
+                v,
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn a_key_longer_than_yaml_allows_implicitly_is_written_explicitly_and_reads_back() {
