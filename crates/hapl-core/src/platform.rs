@@ -92,6 +92,10 @@ pub struct Waiver {
     pub origin: Origin,
 }
 
+/// The annotation prefix that records an exception on its object: `hapl.dev/except.<rule>`,
+/// the reason as the value.
+pub const EXCEPT_ANNOTATION: &str = "hapl.dev/except.";
+
 /// A script's statement that data moves from one object to another (`p.migrate(from, #{ to,
 /// reason })`): the plan may then delete or replace `from` without a `data-continuity` error.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -178,6 +182,57 @@ impl Platform {
             Some(dir) => dir.clone(),
             None => format!("clusters/{}/{layer}", self.cluster),
         }
+    }
+
+    /// Writes each object-scoped exception (`p.except(rule, object, reason)`) onto its object as
+    /// the annotation `hapl.dev/except.<rule>: <reason>`, so the repository itself carries the
+    /// decision and its reason: `hapl assess`, reading the repo without the script, honours it
+    /// (see [`Platform::repo_waivers`]) and a reviewer sees it beside the object.
+    pub fn record_waivers(&mut self) {
+        for w in &self.waivers {
+            let WaiverScope::Except(target) = &w.scope else {
+                continue;
+            };
+            let Some(obj) = self
+                .objects
+                .iter_mut()
+                .find(|o| ObjectRef::of(&o.resource) == *target)
+            else {
+                continue;
+            };
+            obj.resource
+                .metadata_mut()
+                .annotations
+                .get_or_insert_with(Default::default)
+                .insert(format!("{EXCEPT_ANNOTATION}{}", w.rule), w.reason.clone());
+        }
+    }
+
+    /// The exceptions objects carry as `hapl.dev/except.<rule>` annotations (written by
+    /// [`Platform::record_waivers`], or by hand), except those the script states itself: each
+    /// at its object's origin.
+    pub fn repo_waivers(&self) -> Vec<Waiver> {
+        let mut out = Vec::new();
+        for o in &self.objects {
+            let target = ObjectRef::of(&o.resource);
+            for (key, reason) in o.resource.metadata().annotations.iter().flatten() {
+                let Some(rule) = key.strip_prefix(EXCEPT_ANNOTATION) else {
+                    continue;
+                };
+                let stated = self.waivers.iter().any(|w| {
+                    w.rule == rule && matches!(&w.scope, WaiverScope::Except(r) if *r == target)
+                });
+                if !stated {
+                    out.push(Waiver {
+                        rule: rule.to_owned(),
+                        scope: WaiverScope::Except(target.clone()),
+                        reason: reason.clone(),
+                        origin: o.origin.clone(),
+                    });
+                }
+            }
+        }
+        out
     }
 
     /// Two objects with one identity are an error naming both origins.

@@ -209,7 +209,7 @@ pub fn evaluate_str(name: &str, text: &str, options: &Options) -> Result<Evaluat
         ));
     };
     // Taken, not cloned: the script's values are gone, and a copy would double peak memory.
-    let (platform, mut diagnostics) = {
+    let (mut platform, mut diagnostics) = {
         let mut st = handle.0.borrow_mut();
         (
             std::mem::replace(&mut st.platform, Platform::new("", "")),
@@ -220,6 +220,7 @@ pub fn evaluate_str(name: &str, text: &str, options: &Options) -> Result<Evaluat
     drop(value);
     diagnostics.extend(platform.check_identities());
     diagnostics.extend(shadowing_notes(&state.borrow()));
+    platform.record_waivers();
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(fail(diagnostics, &state));
     }

@@ -170,6 +170,16 @@ fn findings(a: &Assessment) -> Vec<&Diagnostic> {
         .collect()
 }
 
+/// Rules the repository itself waives (`hapl.dev/except.<rule>` annotations, which `hapl
+/// apply-to-git` writes for a script's `p.except`): each a note with the reason, so no accepted
+/// risk is hidden by the "0 critical".
+fn exceptions(a: &Assessment) -> Vec<&Diagnostic> {
+    a.diagnostics
+        .iter()
+        .filter(|d| d.severity == Severity::Note)
+        .collect()
+}
+
 pub fn text(a: &Assessment, cx: &Context) -> String {
     let inv = inventory(a, cx);
     let mut s = String::new();
@@ -219,6 +229,13 @@ pub fn text(a: &Assessment, cx: &Context) -> String {
         let _ = writeln!(s, "  {} {}[{}] {}", place(d), d.severity, d.code, d.message);
         for l in &d.labels {
             let _ = writeln!(s, "      also {}: {}", l.span, l.message);
+        }
+    }
+    let accepted = exceptions(a);
+    if !accepted.is_empty() {
+        let _ = writeln!(s, "\nExceptions recorded in the repository:");
+        for d in &accepted {
+            let _ = writeln!(s, "  {} [{}] {}", place(d), d.code, d.message);
         }
     }
     let _ = writeln!(s, "\nProposed changes by phase:");
@@ -348,6 +365,17 @@ pub fn markdown(a: &Assessment, cx: &Context) -> String {
             }
         }
     }
+    let accepted = exceptions(a);
+    if !accepted.is_empty() {
+        let _ = writeln!(
+            s,
+            "## Accepted Exceptions\n\n| Rule | Where | Decision and reason |\n|---|---|---|"
+        );
+        for d in &accepted {
+            let _ = writeln!(s, "| `{}` | `{}` | {} |", d.code, place(d), d.message);
+        }
+        let _ = writeln!(s);
+    }
     let _ = writeln!(s, "## Proposed Changes by Phase");
     for (p, items) in by_phase(&ds) {
         let _ = writeln!(
@@ -390,6 +418,7 @@ pub fn json(a: &Assessment, cx: &Context) -> Value {
             "home_assistant": inv.home_assistant.iter().map(|h| json!({"at": h[0], "recorder": h[1], "keys": h[2]})).collect::<Vec<_>>(),
         },
         "findings": findings,
+        "exceptions": exceptions(a).iter().map(|d| json!({"rule": d.code, "message": d.message, "file": d.primary.as_ref().map(|s| s.file.clone()), "line": d.primary.as_ref().map(|s| s.line)})).collect::<Vec<_>>(),
         "not_inspected": a.not_inspected.iter().map(|n| json!({"file": n.file, "why": n.why})).collect::<Vec<_>>(),
         "skipped": a.skipped.iter().map(|k| json!({"file": k.file, "line": k.line, "object": k.object, "why": k.why})).collect::<Vec<_>>(),
         "dropped_fields": a.dropped.iter().map(|k| json!({"file": k.file, "line": k.line, "object": k.object, "why": k.why})).collect::<Vec<_>>(),

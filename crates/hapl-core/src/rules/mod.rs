@@ -278,6 +278,9 @@ fn to_diagnostic(cx: &Context, f: &Finding, severity: Severity) -> Diagnostic {
 
 fn apply_waivers(cx: &Context, findings: Vec<Finding>) -> Vec<Diagnostic> {
     let platform = cx.platform;
+    // The script's waivers, then those recorded on objects in the repository.
+    let mut waivers = platform.waivers.clone();
+    waivers.extend(platform.repo_waivers());
     let refs: Vec<ObjectRef> = platform
         .objects
         .iter()
@@ -286,7 +289,7 @@ fn apply_waivers(cx: &Context, findings: Vec<Finding>) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     // Waivers naming objects that do not exist are errors at the waiver's line.
     let known: Vec<String> = refs.iter().map(ToString::to_string).collect();
-    for w in &platform.waivers {
+    for w in &waivers {
         let target = match &w.scope {
             WaiverScope::Except(r) | WaiverScope::NoCpuLimit(Some(r)) => r,
             _ => continue,
@@ -311,12 +314,12 @@ fn apply_waivers(cx: &Context, findings: Vec<Finding>) -> Vec<Diagnostic> {
             );
         }
     }
-    let mut used = vec![0usize; platform.waivers.len()];
+    let mut used = vec![0usize; waivers.len()];
     for f in &findings {
         let target = f.object.map(|i| &refs[i]);
         let mut severity = Some(f.rule.severity);
         let mut relaxed_by = None;
-        for (wi, w) in platform.waivers.iter().enumerate() {
+        for (wi, w) in waivers.iter().enumerate() {
             if w.rule != f.rule.id {
                 continue;
             }
@@ -353,7 +356,7 @@ fn apply_waivers(cx: &Context, findings: Vec<Finding>) -> Vec<Diagnostic> {
             out.push(d);
         }
     }
-    for (w, n) in platform.waivers.iter().zip(used) {
+    for (w, n) in waivers.iter().zip(used) {
         let what = match &w.scope {
             WaiverScope::Except(r) => format!("`{}` does not apply to {r}", w.rule),
             WaiverScope::Relax(Some(s)) => format!("`{}` is relaxed to a {s}", w.rule),
