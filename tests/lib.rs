@@ -13,6 +13,7 @@ mod habits;
 mod hostile;
 mod legacy_repo;
 mod plan;
+mod properties;
 mod rules;
 mod schema;
 mod secrets;

@@ -44,6 +44,56 @@ pub fn same(a: &Value, b: &Value) -> bool {
     }
 }
 
+/// Equality of meaning for a whole document: [`same`], except inside free-form data where
+/// nulls, empty lists and the types of scalars mean something of their own, and only equal
+/// values are the same: a HelmRelease's `spec.values` (Helm deletes a chart default for a
+/// `null`, and a chart may test whether `8080` is a string).
+pub fn same_doc(a: &Value, b: &Value) -> bool {
+    same_in(
+        Some(a),
+        Some(b),
+        free_form(a) || free_form(b),
+        &mut Vec::new(),
+    )
+}
+
+/// Whether a document holds free-form data hapl must compare exactly (see [`same_doc`]).
+fn free_form(doc: &Value) -> bool {
+    doc.get("kind").and_then(Value::as_str) == Some("HelmRelease")
+}
+
+/// Whether `path` (keys from the document root; `#` for a list item) is inside the exactly
+/// compared data of a free-form document: below `spec.values`, not `spec.values` itself, which
+/// is the same absent, null or empty.
+fn exact_at(free: bool, path: &[String]) -> bool {
+    free && path.len() > 2 && path[0] == "spec" && path[1] == "values"
+}
+
+fn same_in(a: Option<&Value>, b: Option<&Value>, free: bool, path: &mut Vec<String>) -> bool {
+    let exact = exact_at(free, path);
+    match (a, b) {
+        (None, None) => true,
+        (Some(v), None) | (None, Some(v)) => !exact && is_empty(v),
+        (Some(a), Some(b)) if exact => a == b,
+        (Some(Value::Object(x)), Some(Value::Object(y))) => x.keys().chain(y.keys()).all(|k| {
+            path.push(k.clone());
+            let r = same_in(x.get(k), y.get(k), free, path);
+            path.pop();
+            r
+        }),
+        (Some(Value::Array(x)), Some(Value::Array(y))) => {
+            path.push("#".into());
+            let r = x.len() == y.len()
+                && x.iter()
+                    .zip(y)
+                    .all(|(v, w)| same_in(Some(v), Some(w), free, path));
+            path.pop();
+            r
+        }
+        (Some(a), Some(b)) => same(a, b),
+    }
+}
+
 /// Null, `{}` or `[]`: the same as a missing field.
 pub fn is_empty(v: &Value) -> bool {
     match v {
@@ -67,6 +117,31 @@ struct Ctx<'a> {
     anchors: BTreeMap<usize, &'a Node>,
     style: &'a Style,
     edits: Vec<Edit>,
+    /// Whether the document holds free-form data compared exactly (see [`same_doc`]).
+    free: bool,
+    /// Keys from the document root to the node being walked (`#` for a list item).
+    path: Vec<String>,
+}
+
+impl Ctx<'_> {
+    /// [`same_doc`]'s equality for the values at `path` + `child` (the current node if `None`).
+    fn same(&mut self, child: Option<&str>, a: Option<&Value>, b: Option<&Value>) -> bool {
+        if let Some(c) = child {
+            self.path.push(c.to_owned());
+        }
+        let r = same_in(a, b, self.free, &mut self.path);
+        if child.is_some() {
+            self.path.pop();
+        }
+        r
+    }
+
+    fn exact(&mut self, child: &str) -> bool {
+        self.path.push(child.to_owned());
+        let r = exact_at(self.free, &self.path);
+        self.path.pop();
+        r
+    }
 }
 
 /// The text of a whole file after changing the document whose root is `root` from `old` to
@@ -95,7 +170,7 @@ pub fn patch_document(
             break;
         };
         let now = yaml::to_value(root, &yaml::anchors(root));
-        if same(&now, new) {
+        if same_doc(&now, new) {
             return patched;
         }
         patched = edit_once(&patched, root, &now, new, style);
@@ -121,6 +196,8 @@ fn edit_once(text: &str, root: &Node, old: &Value, new: &Value, style: &Style) -
         anchors: yaml::anchors(root),
         style,
         edits: Vec::new(),
+        free: free_form(old) || free_form(new),
+        path: Vec::new(),
     };
     if !walk(&mut ctx, root, old, new) {
         replace(&mut ctx, root, new, Slot::Root);
@@ -158,12 +235,14 @@ fn column(text: &str, pos: usize) -> usize {
 
 /// Try to edit `node` in place; `false` asks the caller to replace it.
 fn walk(ctx: &mut Ctx, node: &Node, old: &Value, new: &Value) -> bool {
-    if same(old, new) {
+    if ctx.same(None, Some(old), Some(new)) {
         return true;
     }
     match (&node.kind, old, new) {
+        // A mapping left with no keys is written `{}` by the caller: a key with nothing under
+        // it would read as null.
         (NodeKind::Map(entries), Value::Object(o), Value::Object(n))
-            if !node.flow && !entries.is_empty() =>
+            if !node.flow && !entries.is_empty() && !n.is_empty() =>
         {
             let explicit: BTreeMap<&str, &(Node, Node)> = entries
                 .iter()
@@ -173,13 +252,16 @@ fn walk(ctx: &mut Ctx, node: &Node, old: &Value, new: &Value) -> bool {
             let mut inserts = String::new();
             for (k, nv) in n {
                 let ov = o.get(k);
-                if ov.map_or(is_empty(nv), |ov| same(ov, nv)) {
+                if ctx.same(Some(k), ov, Some(nv)) {
                     continue;
                 }
                 match explicit.get(k.as_str()) {
                     Some((kn, vn)) => {
                         let ov = ov.cloned().unwrap_or(Value::Null);
-                        if !walk(ctx, vn, &ov, nv) {
+                        ctx.path.push(k.clone());
+                        let edited = walk(ctx, vn, &ov, nv);
+                        ctx.path.pop();
+                        if !edited {
                             replace(ctx, vn, nv, Slot::MapValue(kn));
                         }
                     }
@@ -187,7 +269,7 @@ fn walk(ctx: &mut Ctx, node: &Node, old: &Value, new: &Value) -> bool {
                 }
             }
             for (k, ov) in o {
-                if n.contains_key(k) || is_empty(ov) {
+                if n.contains_key(k) || (is_empty(ov) && !ctx.exact(k)) {
                     continue;
                 }
                 match explicit.get(k.as_str()) {
@@ -216,30 +298,40 @@ fn walk(ctx: &mut Ctx, node: &Node, old: &Value, new: &Value) -> bool {
             if !node.flow && !items.is_empty() =>
         {
             if o.len() == n.len() && items.len() == o.len() {
+                ctx.path.push("#".into());
                 for ((item, ov), nv) in items.iter().zip(o).zip(n) {
                     if !walk(ctx, item, ov, nv) {
                         replace(ctx, item, nv, Slot::SeqItem);
                     }
                 }
+                ctx.path.pop();
                 return true;
             }
             if items.len() != o.len() {
                 return false;
             }
             let dash = dash_col(ctx.text, &items[0]);
-            if n.len() > o.len() && o.iter().zip(n).all(|(a, b)| same(a, b)) {
+            if n.len() > o.len()
+                && o.iter()
+                    .zip(n)
+                    .all(|(a, b)| ctx.same(Some("#"), Some(a), Some(b)))
+            {
                 let tail = Value::Array(n[o.len()..].to_vec());
                 let last = items.last().expect("non-empty");
                 let text = emit::block(&tail, dash, ctx.style);
                 insert_after(ctx, last.end, text);
                 return true;
             }
-            if n.len() < o.len() {
-                // Drop the items that are gone, when the rest keep their order.
+            if n.len() < o.len() && !n.is_empty() {
+                // Drop the items that are gone, when the rest keep their order (all of them:
+                // the caller writes `[]`, since a key with no items left would read as null).
                 let mut keep = n.iter().peekable();
                 let mut drop = Vec::new();
                 for (i, ov) in o.iter().enumerate() {
-                    if keep.peek().is_some_and(|nv| same(ov, nv)) {
+                    if keep
+                        .peek()
+                        .is_some_and(|nv| ctx.same(Some("#"), Some(ov), Some(nv)))
+                    {
                         keep.next();
                     } else {
                         drop.push(i);

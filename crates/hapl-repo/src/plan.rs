@@ -1,6 +1,6 @@
 //! The plan: what changes in the repository for it to hold the platform, as data.
 //!
-//! Objects are compared by meaning ([`crate::patch::same`]); an object that exists changes in
+//! Objects are compared by meaning ([`crate::patch::same_doc`]); an object that exists changes in
 //! place ([`crate::patch`]), a new one goes where the repo puts such things
 //! ([`crate::layout::Placer`]) and into its folder's `kustomization.yaml`, and an object hapl
 //! owns ([`crate::owned`]) that the script no longer declares is deleted. Changes are grouped by
@@ -477,7 +477,7 @@ fn put(
         }
     }
     if let Some(loc) = located {
-        if same(&loc.value, &new) {
+        if patch::same_doc(&loc.value, &new) {
             return Ok(None);
         }
         let file = &repo.files[&loc.file];

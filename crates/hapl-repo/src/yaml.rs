@@ -239,15 +239,37 @@ pub fn parse(text: &str) -> Result<Vec<Document>, SyntaxError> {
 }
 
 /// Refuses flow nesting deeper than [`MAX_DEPTH`] before parsing (the parser slows down
-/// quadratically with it). Brackets inside quotes or comments count too: only a text with more
-/// than [`MAX_DEPTH`] unclosed ones is refused.
+/// quadratically with it). Brackets inside quoted scalars and comments do not count (a string
+/// hapl wrote may hold any number of them); elsewhere every bracket counts, so the scan errs on
+/// the side of refusing: a quote opens a quoted scalar only where one can start (after `: `,
+/// `- `, `? ` or at the start of a line in block context; after `[`, `{`, `,`, `:` or a space
+/// inside brackets), and only a text with more than [`MAX_DEPTH`] unclosed brackets is refused.
 fn flow_depth(text: &str) -> Result<(), SyntaxError> {
+    let bytes = text.as_bytes();
     let mut depth = 0usize;
-    for (i, b) in text.bytes().enumerate() {
+    let mut i = 0;
+    // The last byte that was not a space or tab on this line (`\n` at a line start).
+    let mut prev = b'\n';
+    while i < bytes.len() {
+        let b = bytes[i];
+        let after_space = i == 0 || matches!(bytes[i - 1], b' ' | b'\t' | b'\n');
         match b {
             b'[' | b'{' => depth += 1,
             b']' | b'}' => depth = depth.saturating_sub(1),
-            _ => continue,
+            b'#' if after_space => {
+                i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
+                continue;
+            }
+            b'"' | b'\''
+                if (depth == 0 && after_space && matches!(prev, b'\n' | b':' | b'-' | b'?'))
+                    || (depth > 0
+                        && (after_space || matches!(prev, b'[' | b'{' | b',' | b':'))) =>
+            {
+                i = closing_quote(bytes, i).map_or(bytes.len(), |e| e + 1);
+                prev = b;
+                continue;
+            }
+            _ => {}
         }
         if depth > MAX_DEPTH {
             return Err(SyntaxError {
@@ -257,8 +279,36 @@ fn flow_depth(text: &str) -> Result<(), SyntaxError> {
                 limit: true,
             });
         }
+        if b == b'\n' {
+            prev = b'\n';
+        } else if b != b' ' && b != b'\t' {
+            prev = b;
+        }
+        i += 1;
     }
     Ok(())
+}
+
+/// The index of the quote that closes the one at `open` (`\"` escapes in double quotes, `''`
+/// in single quotes).
+fn closing_quote(bytes: &[u8], open: usize) -> Option<usize> {
+    let q = bytes[open];
+    let mut i = open + 1;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'\\' if q == b'"' => i += 1,
+            c if c == q => {
+                if q == b'\'' && bytes.get(i + 1) == Some(&b'\'') {
+                    i += 1;
+                } else {
+                    return Some(i);
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    None
 }
 
 /// A key written twice in one mapping (`<<` merge keys aside): an error at the second one.
@@ -559,23 +609,30 @@ pub fn resolve_plain(s: &str) -> Value {
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
     let clean: String = digits.chars().filter(|c| *c != '_').collect();
+    // i128 holds every integer JSON can (i64 and u64); wider ones fall through to floats.
     let int = if let Some(hex) = clean.strip_prefix("0x") {
-        i64::from_str_radix(hex, 16).ok()
+        i128::from_str_radix(hex, 16).ok()
     } else if let Some(oct) = clean.strip_prefix("0o") {
-        i64::from_str_radix(oct, 8).ok()
+        i128::from_str_radix(oct, 8).ok()
     } else if let Some(bin) = clean.strip_prefix("0b") {
-        i64::from_str_radix(bin, 2).ok()
+        i128::from_str_radix(bin, 2).ok()
     } else if clean.len() > 1 && clean.starts_with('0') && clean.bytes().all(|b| b.is_ascii_digit())
     {
-        i64::from_str_radix(&clean[1..], 8).ok()
+        i128::from_str_radix(&clean[1..], 8).ok()
     } else if !clean.is_empty() && clean.bytes().all(|b| b.is_ascii_digit()) {
-        clean.parse::<i64>().ok()
+        clean.parse::<i128>().ok()
     } else {
         None
     };
     if let Some(n) = int {
         if digits.len() == clean.len() || clean.len() > 1 {
-            return Value::Number(Number::from(if neg { -n } else { n }));
+            let n = if neg { -n } else { n };
+            if let Ok(i) = i64::try_from(n) {
+                return Value::Number(Number::from(i));
+            }
+            if let Ok(u) = u64::try_from(n) {
+                return Value::Number(Number::from(u));
+            }
         }
     }
     let looks_float = !clean.is_empty()
@@ -596,6 +653,29 @@ pub fn resolve_plain(s: &str) -> Value {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn brackets_in_quotes_and_comments_are_not_nesting_but_real_nesting_is_refused() {
+        let many = "[".repeat(MAX_DEPTH + 10);
+        for ok in [
+            format!("k: \"{many}\"\n"),
+            format!("k: '{many}'\n"),
+            format!("? \"a\\\"{many}\"\n: v\n"),
+            format!("k: [\"{many}\", '{many}']\n"),
+            format!("k: v # {many}\n"),
+        ] {
+            let docs = parse(&ok).unwrap_or_else(|e| panic!("{ok}: {e:?}"));
+            assert!(docs[0].root.is_some(), "{ok}");
+        }
+        for deep in [
+            format!("k: {many}\n"),
+            format!("a: don't\nk: {many}\n"),
+            format!("k: [a'b, {many}\n"),
+        ] {
+            let e = parse(&deep).expect_err(&deep);
+            assert!(e.limit, "{deep}: {e:?}");
+        }
+    }
+
     use super::*;
 
     fn values(text: &str) -> Vec<Value> {
