@@ -213,7 +213,7 @@ pub fn run() -> i32 {
     print_diagnostics(&renderer, &evaluation.diagnostics, &evaluation.sources);
     match cli.command {
         Command::Check => check(&evaluation, &renderer),
-        Command::Render { out } => render(&evaluation, &out),
+        Command::Render { out } => render(&evaluation, &renderer, &out),
         Command::Explain { .. }
         | Command::Assess { .. }
         | Command::Init(_)
@@ -558,7 +558,15 @@ fn explain(rule: Option<&str>, list: bool) -> i32 {
     }
 }
 
-fn render(evaluation: &Evaluation, out: &Path) -> i32 {
+/// Write the platform's tree, after the same rule check `plan` runs: a platform with an error
+/// (a plaintext secret, a floating tag, state off the NAS) is not written anywhere.
+fn render(evaluation: &Evaluation, renderer: &Renderer, out: &Path) -> i32 {
+    let findings = hapl_core::rules::check(&evaluation.platform, &rule_settings());
+    print_diagnostics(renderer, &findings, &evaluation.sources);
+    if findings.iter().any(Diagnostic::is_error) {
+        eprintln!("error: the platform breaks the rules above; nothing was written");
+        return EXIT_ERROR;
+    }
     let tree = hapl_repo::render_tree(&evaluation.platform);
     match hapl_repo::write_render(out, &tree) {
         Ok(()) => {
