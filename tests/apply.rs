@@ -558,7 +558,7 @@ fn kill_9_at_any_instant_leaves_old_or_new_and_a_rerun_finishes() {
                     for leftover in ["hapl.lock", "hapl-journal.json", "hapl-tmp"] {
                         assert!(!dir.join(".git").join(leftover).exists(), "{context}");
                     }
-                    if n % 25 == 0 {
+                    if n.is_multiple_of(25) {
                         let (code, text) = plan(&small(), &dir);
                         assert_eq!(code, Some(0), "{context}: {text}");
                     }

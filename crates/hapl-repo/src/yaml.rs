@@ -260,6 +260,13 @@ fn flow_depth(text: &str) -> Result<(), SyntaxError> {
                 i = text[i..].find('\n').map_or(bytes.len(), |n| i + n);
                 continue;
             }
+            b'|' | b'>' if depth == 0 && after_space && matches!(prev, b':' | b'-' | b'?') => {
+                if let Some(end) = block_scalar_end(text, i, prev) {
+                    i = end;
+                    prev = b'\n';
+                    continue;
+                }
+            }
             b'"' | b'\''
                 if (depth == 0 && after_space && matches!(prev, b'\n' | b':' | b'-' | b'?'))
                     || (depth > 0
@@ -287,6 +294,49 @@ fn flow_depth(text: &str) -> Result<(), SyntaxError> {
         i += 1;
     }
     Ok(())
+}
+
+/// Where the content of the block scalar whose indicator (`|` or `>`) is at `at` ends: the start
+/// of the first line after it that is neither blank nor indented deeper than its parent (the
+/// key, or the `-` when the indicator follows one). `None` when `at` is not a block scalar
+/// indicator (other text follows it on its line).
+fn block_scalar_end(text: &str, at: usize, prev: u8) -> Option<usize> {
+    let line_end = text[at..].find('\n').map_or(text.len(), |n| at + n);
+    let header = text[at + 1..line_end].trim_end_matches('\r');
+    let modifiers = header.split_once(" #").map_or(header, |(m, _)| m);
+    if !modifiers
+        .trim_end()
+        .bytes()
+        .all(|b| b.is_ascii_digit() || b == b'+' || b == b'-')
+    {
+        return None;
+    }
+    let start = line_start(text, at);
+    let line = &text[start..at];
+    let parent = if prev == b'-' {
+        line.rfind('-')?
+    } else {
+        // The key's column: past the indentation and any `- ` of compact sequences.
+        let mut col = 0;
+        let b = line.as_bytes();
+        while col < b.len() && (b[col] == b' ' || (b[col] == b'-' && b.get(col + 1) == Some(&b' ')))
+        {
+            col += 1;
+        }
+        col
+    };
+    let mut pos = line_end;
+    while pos < text.len() {
+        let next = pos + 1;
+        let end = text[next..].find('\n').map_or(text.len(), |n| next + n);
+        let content = &text[next..end];
+        let indent = content.len() - content.trim_start_matches(' ').len();
+        if !content.trim().is_empty() && indent <= parent {
+            return Some(next);
+        }
+        pos = end;
+    }
+    Some(text.len())
 }
 
 /// The index of the quote that closes the one at `open` (`\"` escapes in double quotes, `''`
@@ -662,6 +712,9 @@ mod tests {
             format!("? \"a\\\"{many}\"\n: v\n"),
             format!("k: [\"{many}\", '{many}']\n"),
             format!("k: v # {many}\n"),
+            format!("k: |\n  {many}\n  x\nl: 1\n"),
+            format!("- |2-\n\n    {many}\n- >\n  {many}\n"),
+            format!("a:\n  - k: |+\n      {many}\n"),
         ] {
             let docs = parse(&ok).unwrap_or_else(|e| panic!("{ok}: {e:?}"));
             assert!(docs[0].root.is_some(), "{ok}");
@@ -670,6 +723,8 @@ mod tests {
             format!("k: {many}\n"),
             format!("a: don't\nk: {many}\n"),
             format!("k: [a'b, {many}\n"),
+            format!("k: |\n  text\nl: {many}\n"),
+            format!("k: | x {many}\n"),
         ] {
             let e = parse(&deep).expect_err(&deep);
             assert!(e.limit, "{deep}: {e:?}");
