@@ -334,6 +334,18 @@ pub fn plan_repo(
         if changes.is_empty() && writes.is_empty() && deletes.is_empty() {
             continue;
         }
+        // Every YAML file hapl would write must read back: a bug in an edit is a refusal
+        // here, never a broken file in the user's repo.
+        for (path, text) in &writes {
+            if path.ends_with(".yaml") || path.ends_with(".yml") {
+                if let Err(e) = yaml::parse(text) {
+                    return Err(PlanError::Refused(format!(
+                        "hapl would write `{path}` so that it does not parse (line {}: {}); nothing was planned. This is a bug in hapl: please report it with the file",
+                        e.line, e.message
+                    )));
+                }
+            }
+        }
         let write_hashes = writes
             .iter()
             .map(|(p, t)| (p.clone(), repo::sha256_hex(t.as_bytes())))
