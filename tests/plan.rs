@@ -6,14 +6,14 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use hapl_core::{Origin, Platform, PlatformObject, Resource, Span};
+use hapl_core::{Platform, Resource};
 use hapl_repo::owned::OWNED_PATH;
 use hapl_repo::plan::{plan_repo, Plan, PlanOptions};
 use hapl_repo::yaml;
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use crate::support::{copy_dir, hapl, read_tree, root, stderr, stdout};
+use crate::support::{carry_out, copy_dir, hapl, object, read_tree, root, stderr, stdout};
 
 fn fixture(name: &str) -> PathBuf {
     root().join("tests/fixtures/plan").join(name)
@@ -92,20 +92,6 @@ fn plan_dir(platform: &Platform, dir: &Path) -> Plan {
     hapl_repo::plan::plan(platform, dir, &PlanOptions::default()).unwrap()
 }
 
-/// Carry out a plan's writes and deletes, phase by phase (what `apply-to-git` will do).
-fn apply(plan: &Plan, dir: &Path) {
-    for phase in &plan.phases {
-        for (path, text) in &phase.writes {
-            let target = dir.join(path);
-            fs::create_dir_all(target.parent().unwrap()).unwrap();
-            fs::write(target, text).unwrap();
-        }
-        for path in &phase.deletes {
-            fs::remove_file(dir.join(path)).unwrap();
-        }
-    }
-}
-
 #[test]
 fn applying_a_plan_leaves_nothing_to_plan_and_touches_only_planned_lines() {
     for name in ["adopt", "owned", "flat"] {
@@ -115,7 +101,7 @@ fn applying_a_plan_leaves_nothing_to_plan_and_touches_only_planned_lines() {
         let before = read_tree(&repo);
         let plan = plan_dir(&platform, &repo);
         assert!(!plan.is_empty(), "{name}");
-        apply(&plan, &repo);
+        carry_out(&plan, &repo);
         let again = plan_dir(&platform, &repo);
         assert!(
             again.is_empty(),
@@ -260,19 +246,6 @@ fn plans_are_the_same_in_every_process() {
     let (_, first) = run_plan(dir.path(), &["--format", "json"]);
     for _ in 0..3 {
         assert_eq!(run_plan(dir.path(), &["--format", "json"]).1, first);
-    }
-}
-
-fn object(value: Value, phase: Option<u8>) -> PlatformObject {
-    let resource = Resource::from_value(value).unwrap();
-    PlatformObject {
-        component: resource.name().to_owned(),
-        resource,
-        origin: Origin::new(Span::new("generated.rhai", 1, 1)),
-        path: None,
-        layer: None,
-        phase,
-        reason: None,
     }
 }
 
@@ -689,7 +662,7 @@ fn deleting_one_document_of_a_file_keeps_the_others_byte_identical() {
         plan.phases[0].writes["apps/both.yaml"],
         "---\n# a stays\napiVersion: v1\nkind: ConfigMap\nmetadata: {name: a, namespace: home}\n"
     );
-    apply(&plan, &repo);
+    carry_out(&plan, &repo);
     assert!(plan_dir(&platform, &repo).is_empty());
     let record = fs::read_to_string(repo.join(OWNED_PATH)).unwrap();
     assert!(

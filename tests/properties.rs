@@ -7,15 +7,14 @@
 //!   next plan is empty.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::Path;
 
-use hapl_core::{Origin, Platform, PlatformObject, Resource, Span};
+use hapl_core::{Platform, PlatformObject, Resource};
 use hapl_repo::plan::{plan, Plan, PlanOptions};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
-use crate::support::read_tree;
+use crate::support::{self, carry_out, read_tree};
 
 /// Strings a careless emitter writes so that they read back as something else.
 fn tricky_string() -> impl Strategy<Value = String> {
@@ -144,15 +143,10 @@ fn app() -> impl Strategy<Value = App> {
 }
 
 fn object(value: Value, phase: u8) -> PlatformObject {
-    let resource = Resource::from_value(value).unwrap();
     PlatformObject {
-        component: resource.name().to_owned(),
-        resource,
-        origin: Origin::new(Span::new("generated.rhai", 1, 1)),
-        path: None,
         layer: Some("apps".into()),
-        phase: Some(phase),
         reason: Some("generated".into()),
+        ..support::object(value, Some(phase))
     }
 }
 
@@ -223,20 +217,6 @@ fn assert_reads_back(platform: &Platform, dir: &Path) -> Result<(), TestCaseErro
         prop_assert!(typed == obj.resource, "{} reads back as another object", id);
     }
     Ok(())
-}
-
-/// Write a plan's files and delete its deletions (what `apply-to-git` commits).
-fn carry_out(plan: &Plan, dir: &Path) {
-    for phase in &plan.phases {
-        for (path, text) in &phase.writes {
-            let target = dir.join(path);
-            fs::create_dir_all(target.parent().unwrap()).unwrap();
-            fs::write(target, text).unwrap();
-        }
-        for path in &phase.deletes {
-            fs::remove_file(dir.join(path)).unwrap();
-        }
-    }
 }
 
 fn plan_dir(platform: &Platform, dir: &Path) -> Result<Plan, TestCaseError> {

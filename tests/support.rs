@@ -95,3 +95,31 @@ pub fn read_tree(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     walk(dir, dir, &mut out);
     out
 }
+
+/// Carry out a plan's writes and deletes, phase by phase (what `apply-to-git` commits).
+pub fn carry_out(plan: &hapl_repo::plan::Plan, dir: &Path) {
+    for phase in &plan.phases {
+        for (path, text) in &phase.writes {
+            let target = dir.join(path);
+            std::fs::create_dir_all(target.parent().unwrap()).unwrap();
+            std::fs::write(target, text).unwrap();
+        }
+        for path in &phase.deletes {
+            std::fs::remove_file(dir.join(path)).unwrap();
+        }
+    }
+}
+
+/// A platform object made from a manifest, as if `generated.rhai` line 1 declared it.
+pub fn object(value: serde_json::Value, phase: Option<u8>) -> hapl_core::PlatformObject {
+    let resource = hapl_core::Resource::from_value(value).unwrap();
+    hapl_core::PlatformObject {
+        component: resource.name().to_owned(),
+        resource,
+        origin: hapl_core::Origin::new(hapl_core::Span::new("generated.rhai", 1, 1)),
+        path: None,
+        layer: None,
+        phase,
+        reason: None,
+    }
+}
