@@ -20,7 +20,7 @@ use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::legacy_repo::files_under;
-use crate::support::{hapl, root};
+use crate::support::{hapl, root, stderr};
 
 /// Commands a ` ```rhai ` block must pass. `plan` joins when the CLI has it.
 const RHAI_MUST_PASS: &[&str] = &["check"];
@@ -586,5 +586,23 @@ fn the_harness_reports_a_stale_page() {
     assert!(
         stale.contains("0.0.0-stale") && stale.contains(env!("CARGO_PKG_VERSION")),
         "{stale}"
+    );
+}
+
+/// The reference pages (`book/src/reference`) are what `hapl reference` generates from the
+/// stdlib's doc comments, the rule catalogue and the CLI; `HAPL_BLESS=1` rewrites them.
+#[test]
+fn the_reference_is_generated_from_the_code() {
+    let dir = root().join("book/src/reference");
+    let dir = dir.to_str().unwrap();
+    if std::env::var_os("HAPL_BLESS").is_some() {
+        let out = hapl(&root(), &["reference", dir]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = hapl(&root(), &["reference", dir, "--check"]);
+    assert!(
+        out.status.success(),
+        "{}(or run this test with HAPL_BLESS=1)",
+        stderr(&out)
     );
 }

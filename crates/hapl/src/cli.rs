@@ -103,6 +103,14 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// Write the book's generated reference (stdlib, rules, command line) into DIR.
+    #[command(hide = true)]
+    Reference {
+        dir: PathBuf,
+        /// Compare with DIR instead of writing; exit 1 when it is stale.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -173,6 +181,9 @@ pub fn run() -> i32 {
         }
         Command::Man { out } => return crate::habits::man(Cli::command(), out.as_deref()),
         Command::Definitions { out } => return crate::habits::definitions(out),
+        Command::Reference { dir, check } => {
+            return crate::reference::run(Cli::command(), dir, *check)
+        }
         _ => {}
     }
     if let Command::Assess { repo, format } = &cli.command {
@@ -219,7 +230,8 @@ pub fn run() -> i32 {
         | Command::Init(_)
         | Command::Completions { .. }
         | Command::Man { .. }
-        | Command::Definitions { .. } => unreachable!("handled before evaluation"),
+        | Command::Definitions { .. }
+        | Command::Reference { .. } => unreachable!("handled before evaluation"),
         Command::Plan(args) => plan(&evaluation, &renderer, &cli.script, &args, color_out),
         Command::ApplyToGit(args) => {
             match checked_repo(&evaluation, &renderer, &cli.script, &args.repo) {

@@ -3,6 +3,7 @@
 mod assess_report;
 mod cli;
 mod habits;
+mod reference;
 mod report;
 
 fn main() {
