@@ -606,3 +606,45 @@ fn the_reference_is_generated_from_the_code() {
         stderr(&out)
     );
 }
+
+/// Files the book includes that `hapl` generates: (file, folder of the repository to run in,
+/// arguments). `HAPL_BLESS=1` rewrites them.
+const GENERATED: &[(&str, &str, &[&str])] = &[
+    (
+        "book/src/graphs/seed-platform.mmd",
+        "examples/seed-platform",
+        &["graph"],
+    ),
+    (
+        "book/src/graphs/seed-platform.dot",
+        "examples/seed-platform",
+        &["graph", "--format", "dot"],
+    ),
+];
+
+#[test]
+fn the_pictures_in_the_book_are_generated_from_the_examples() {
+    let mut stale = Vec::new();
+    for (file, cwd, args) in GENERATED {
+        let out = hapl(&root().join(cwd), args);
+        assert!(
+            out.status.success(),
+            "hapl {}: {}",
+            args.join(" "),
+            stderr(&out)
+        );
+        let path = root().join(file);
+        if std::env::var_os("HAPL_BLESS").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &out.stdout).unwrap();
+        }
+        if std::fs::read(&path).ok() != Some(out.stdout) {
+            stale.push(format!("{file} (`hapl {}` in {cwd})", args.join(" ")));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "stale, regenerate with `HAPL_BLESS=1 cargo test -p hapl --test integration book`:\n{}",
+        stale.join("\n")
+    );
+}

@@ -103,6 +103,12 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// Draw the platform: Flux Kustomizations and their dependsOn, which workload mounts which
+    /// claim on which StorageClass and NAS export, who talks to MQTT, which secrets feed what.
+    Graph {
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+    },
     /// Write the book's generated reference (stdlib, rules, command line) into DIR.
     #[command(hide = true)]
     Reference {
@@ -155,6 +161,14 @@ struct PlanArgs {
     /// Report unreadable YAML files as findings instead of stopping.
     #[arg(long)]
     keep_going: bool,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    /// Mermaid flowchart (GitHub, Forgejo and the book render it).
+    Mermaid,
+    /// Graphviz DOT (`hapl graph --format dot | dot -Tsvg > platform.svg`).
+    Dot,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -225,6 +239,14 @@ pub fn run() -> i32 {
     match cli.command {
         Command::Check => check(&evaluation, &renderer),
         Command::Render { out } => render(&evaluation, &out),
+        Command::Graph { format } => {
+            let graph = crate::graph::Graph::of(&evaluation.platform);
+            match format {
+                GraphFormat::Mermaid => print!("{}", graph.mermaid()),
+                GraphFormat::Dot => print!("{}", graph.dot()),
+            }
+            EXIT_OK
+        }
         Command::Explain { .. }
         | Command::Assess { .. }
         | Command::Init(_)

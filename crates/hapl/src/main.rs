@@ -2,6 +2,7 @@
 
 mod assess_report;
 mod cli;
+mod graph;
 mod habits;
 mod reference;
 mod report;
