@@ -16,11 +16,12 @@
 //! is never written. Without it a block runs in an empty directory. Output is compared with
 //! colour off, line by line without trailing spaces.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::legacy_repo::files_under;
-use crate::support::{hapl, root, stderr};
+use crate::support::{hapl, hapl_cmd, root, stderr};
 
 /// Commands a ` ```rhai ` block must pass. `plan` joins when the CLI has it.
 const RHAI_MUST_PASS: &[&str] = &["check"];
@@ -187,17 +188,88 @@ fn code_blocks(page: &Path, text: &str, report: &mut Report) -> Vec<Block> {
     blocks
 }
 
-/// A fresh directory for one block: a copy of `cwd` (relative to `repo`) or empty.
-fn workdir(repo: &Path, block: &Block) -> Result<tempfile::TempDir, String> {
-    let dir = tempfile::tempdir().unwrap();
-    if let Some(cwd) = block.attr("cwd") {
-        let from = repo.join(cwd);
-        if !from.is_dir() {
-            return Err(format!("cwd `{cwd}` is not a directory of the repository"));
+/// Where blocks run: `repo` holds the `cwd=` folders; `projects` the folders of `project=NAME`
+/// blocks, which live from the first block naming them to the end of the book.
+struct Dirs<'a> {
+    repo: &'a Path,
+    projects: BTreeMap<String, tempfile::TempDir>,
+    /// The directory of the block being run, when it is not a project's.
+    scratch: Option<tempfile::TempDir>,
+}
+
+impl Dirs<'_> {
+    /// The directory a block runs in: its project's, else a fresh copy of `cwd` (relative to
+    /// `repo`), else a fresh empty one.
+    fn of(&mut self, block: &Block) -> Result<PathBuf, String> {
+        if let Some(name) = block.attr("project") {
+            let dir = self
+                .projects
+                .entry(name.to_owned())
+                .or_insert_with(|| tempfile::tempdir().unwrap());
+            return Ok(dir.path().to_path_buf());
         }
-        copy_dir(&from, dir.path());
+        let dir = tempfile::tempdir().unwrap();
+        if let Some(cwd) = block.attr("cwd") {
+            let from = self.repo.join(cwd);
+            if !from.is_dir() {
+                return Err(format!("cwd `{cwd}` is not a directory of the repository"));
+            }
+            copy_dir(&from, dir.path());
+        }
+        let path = dir.path().to_path_buf();
+        self.scratch = Some(dir);
+        Ok(path)
     }
-    Ok(dir)
+}
+
+/// The words of a command line: split at spaces, `"..."` kept together without its quotes.
+fn words(command: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let (mut quoted, mut started) = (false, false);
+    for c in command.chars() {
+        match c {
+            '"' => (quoted, started) = (!quoted, true),
+            c if c.is_whitespace() && !quoted => {
+                if started {
+                    out.push(std::mem::take(&mut word));
+                }
+                started = false;
+            }
+            c => {
+                word.push(c);
+                started = true;
+            }
+        }
+    }
+    if started {
+        out.push(word);
+    }
+    out
+}
+
+/// `hapl` or `git` with colour off and a fixed author and date, so commits (and their hashes)
+/// are the same on every run.
+fn run(dir: &Path, program: &str, args: &[String]) -> Output {
+    let mut cmd = match program {
+        "hapl" => hapl_cmd(dir),
+        _ => {
+            let mut cmd = std::process::Command::new(program);
+            cmd.current_dir(dir);
+            cmd
+        }
+    };
+    for who in ["AUTHOR", "COMMITTER"] {
+        cmd.env(format!("GIT_{who}_NAME"), "Reader")
+            .env(format!("GIT_{who}_EMAIL"), "reader@home.example.org")
+            .env(format!("GIT_{who}_DATE"), "2026-01-01T12:00:00Z");
+    }
+    cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("CI", "true")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} runs: {e}"))
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -221,20 +293,36 @@ fn normalise(text: &str) -> String {
     lines.join("\n").trim_end_matches('\n').to_owned()
 }
 
+/// Whether the shown lines are the real ones, where a shown line `...` stands for any number
+/// of real lines (long output is shortened in the book, never rewritten).
+fn matches(shown: &[&str], real: &[&str]) -> bool {
+    match shown.split_first() {
+        None => real.is_empty(),
+        Some((&"...", rest)) => (0..=real.len()).any(|skip| matches(rest, &real[skip..])),
+        Some((line, rest)) => real
+            .split_first()
+            .is_some_and(|(r, real)| r == line && matches(rest, real)),
+    }
+}
+
 /// `None` when they agree, else a message showing both.
 fn compare(what: &str, shown: &str, real: &str) -> Option<String> {
     let (shown, real) = (normalise(shown), normalise(real));
-    (shown != real).then(|| {
+    let lines = |t: &str| t.lines().map(str::to_owned).collect::<Vec<_>>();
+    let (s, r) = (lines(&shown), lines(&real));
+    let s: Vec<&str> = s.iter().map(String::as_str).collect();
+    let r: Vec<&str> = r.iter().map(String::as_str).collect();
+    (!matches(&s, &r)).then(|| {
         format!("{what} is stale\n--- shown in the book\n{shown}\n--- real output\n{real}\n---")
     })
 }
 
-fn check_rhai(repo: &Path, block: &Block, next: Option<&Block>) -> Result<(), String> {
-    let dir = workdir(repo, block)?;
-    std::fs::write(dir.path().join("platform.rhai"), &block.body).unwrap();
+fn check_rhai(dirs: &mut Dirs, block: &Block, next: Option<&Block>) -> Result<(), String> {
+    let dir = dirs.of(block)?;
+    std::fs::write(dir.join("platform.rhai"), &block.body).unwrap();
     let text = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
     if block.has("should_fail") {
-        let out = hapl(dir.path(), &["check"]);
+        let out = hapl(&dir, &["check"]);
         if out.status.success() {
             return Err("marked should_fail, but `hapl check` succeeds".to_owned());
         }
@@ -246,7 +334,7 @@ fn check_rhai(repo: &Path, block: &Block, next: Option<&Block>) -> Result<(), St
         return compare("the error shown after it", &shown.body, &text(&out)).map_or(Ok(()), Err);
     }
     for command in RHAI_MUST_PASS {
-        let out = hapl(dir.path(), &[command]);
+        let out = hapl(&dir, &[command]);
         if !out.status.success() || !out.stderr.is_empty() {
             return Err(format!(
                 "`hapl {command}` is not clean (exit {:?}):\n{}",
@@ -258,7 +346,7 @@ fn check_rhai(repo: &Path, block: &Block, next: Option<&Block>) -> Result<(), St
     Ok(())
 }
 
-fn check_console(repo: &Path, block: &Block) -> Result<(), String> {
+fn check_console(dirs: &mut Dirs, block: &Block) -> Result<(), String> {
     let mut commands: Vec<(&str, Vec<&str>)> = Vec::new();
     for line in block.body.lines() {
         if let Some(command) = line.strip_prefix("$ ") {
@@ -269,7 +357,7 @@ fn check_console(repo: &Path, block: &Block) -> Result<(), String> {
             return Err("a console block starts with a `$ ` command".to_owned());
         }
     }
-    let dir = workdir(repo, block)?;
+    let dir = dirs.of(block)?;
     let last_status = match block.attr("status") {
         Some(s) => s
             .parse()
@@ -277,11 +365,14 @@ fn check_console(repo: &Path, block: &Block) -> Result<(), String> {
         None => 0,
     };
     for (i, (command, shown)) in commands.iter().enumerate() {
-        let words: Vec<&str> = command.split_whitespace().collect();
-        let Some(("hapl", args)) = words.split_first().map(|(c, a)| (*c, a)) else {
-            return Err(format!("`{command}`: only `hapl` commands can be run"));
+        let words = words(command);
+        let Some((program, args)) = words
+            .split_first()
+            .filter(|(p, _)| *p == "hapl" || *p == "git")
+        else {
+            return Err(format!("`{command}`: only `hapl` and `git` commands can be run"));
         };
-        let out = hapl(dir.path(), args);
+        let out = run(&dir, program, args);
         let real = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -400,6 +491,11 @@ fn example_scripts(repo: &Path) -> Vec<(String, String)> {
 /// `examples/` the book must include (never copy) are found.
 fn check_book(src: &Path, repo: &Path) -> Report {
     let mut report = Report::default();
+    let mut dirs = Dirs {
+        repo,
+        projects: BTreeMap::new(),
+        scratch: None,
+    };
     let examples = example_scripts(repo);
     let summary = src.join("SUMMARY.md");
     if !summary.is_file() {
@@ -426,10 +522,18 @@ fn check_book(src: &Path, repo: &Path) -> Report {
             }
         }
         for (i, block) in blocks.iter().enumerate() {
+            if let Some(start) = block.attr("starts") {
+                if !block.body.lines().next().unwrap_or_default().contains(start) {
+                    let message = format!("the block no longer starts with `{start}` (a moved excerpt?)");
+                    report.problem(&page, block.line, message);
+                }
+            }
             let result = match block.lang.as_str() {
                 "rhai" if block.has("ignore") => continue,
-                "rhai" => check_rhai(repo, block, blocks.get(i + 1)),
-                "console" if block.body.contains("$ hapl") => check_console(repo, block),
+                "rhai" => check_rhai(&mut dirs, block, blocks.get(i + 1)),
+                "console" if block.body.contains("$ hapl") || block.body.contains("$ git") => {
+                    check_console(&mut dirs, block)
+                }
                 _ => continue,
             };
             report.blocks_run += 1;
