@@ -370,7 +370,9 @@ fn check_console(dirs: &mut Dirs, block: &Block) -> Result<(), String> {
             .split_first()
             .filter(|(p, _)| *p == "hapl" || *p == "git")
         else {
-            return Err(format!("`{command}`: only `hapl` and `git` commands can be run"));
+            return Err(format!(
+                "`{command}`: only `hapl` and `git` commands can be run"
+            ));
         };
         let out = run(&dir, program, args);
         let real = format!(
@@ -523,8 +525,15 @@ fn check_book(src: &Path, repo: &Path) -> Report {
         }
         for (i, block) in blocks.iter().enumerate() {
             if let Some(start) = block.attr("starts") {
-                if !block.body.lines().next().unwrap_or_default().contains(start) {
-                    let message = format!("the block no longer starts with `{start}` (a moved excerpt?)");
+                if !block
+                    .body
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .contains(start)
+                {
+                    let message =
+                        format!("the block no longer starts with `{start}` (a moved excerpt?)");
                     report.problem(&page, block.line, message);
                 }
             }
