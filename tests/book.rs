@@ -202,11 +202,13 @@ impl Dirs<'_> {
     /// `repo`), else a fresh empty one.
     fn of(&mut self, block: &Block) -> Result<PathBuf, String> {
         if let Some(name) = block.attr("project") {
-            let dir = self
-                .projects
-                .entry(name.to_owned())
-                .or_insert_with(|| tempfile::tempdir().unwrap());
-            return Ok(dir.path().to_path_buf());
+            // The folder is named after the project: hapl shows a repository's folder name.
+            let dir = self.projects.entry(name.to_owned()).or_insert_with(|| {
+                let dir = tempfile::tempdir().unwrap();
+                std::fs::create_dir(dir.path().join(name)).unwrap();
+                dir
+            });
+            return Ok(dir.path().join(name));
         }
         let dir = tempfile::tempdir().unwrap();
         if let Some(cwd) = block.attr("cwd") {
