@@ -203,12 +203,23 @@ impl Dirs<'_> {
     fn of(&mut self, block: &Block) -> Result<PathBuf, String> {
         if let Some(name) = block.attr("project") {
             // The folder is named after the project: hapl shows a repository's folder name.
-            let dir = self.projects.entry(name.to_owned()).or_insert_with(|| {
+            if !self.projects.contains_key(name) {
                 let dir = tempfile::tempdir().unwrap();
                 std::fs::create_dir(dir.path().join(name)).unwrap();
-                dir
-            });
-            return Ok(dir.path().join(name));
+                // `from=DIR`: the project starts with a copy of DIR at the same relative path.
+                if let Some(from) = block.attr("from") {
+                    if !self.repo.join(from).is_dir() {
+                        return Err(format!(
+                            "from `{from}` is not a directory of the repository"
+                        ));
+                    }
+                    let to = dir.path().join(name).join(from);
+                    std::fs::create_dir_all(&to).unwrap();
+                    copy_dir(&self.repo.join(from), &to);
+                }
+                self.projects.insert(name.to_owned(), dir);
+            }
+            return Ok(self.projects[name].path().join(name));
         }
         let dir = tempfile::tempdir().unwrap();
         if let Some(cwd) = block.attr("cwd") {
@@ -337,7 +348,8 @@ fn check_rhai(dirs: &mut Dirs, block: &Block, next: Option<&Block>) -> Result<()
     }
     for command in RHAI_MUST_PASS {
         let out = hapl(&dir, &[command]);
-        if !out.status.success() || !out.stderr.is_empty() {
+        // `warns`: warnings and waiver notes on stderr are expected (shown by a later block).
+        if !out.status.success() || !out.stderr.is_empty() && !block.has("warns") {
             return Err(format!(
                 "`hapl {command}` is not clean (exit {:?}):\n{}",
                 out.status.code(),
@@ -538,6 +550,18 @@ fn check_book(src: &Path, repo: &Path) -> Report {
                         format!("the block no longer starts with `{start}` (a moved excerpt?)");
                     report.problem(&page, block.line, message);
                 }
+            }
+            // `file=PATH` (in a project): the block is that file of the project.
+            if let (Some(file), Some(_)) = (block.attr("file"), block.attr("project")) {
+                match dirs.of(block) {
+                    Ok(dir) => {
+                        let path = dir.join(file);
+                        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                        std::fs::write(path, &block.body).unwrap();
+                    }
+                    Err(e) => report.problem(&page, block.line, e),
+                }
+                continue;
             }
             let result = match block.lang.as_str() {
                 "rhai" if block.has("ignore") => continue,
