@@ -418,13 +418,16 @@ fn check_console(dirs: &mut Dirs, block: &Block) -> Result<(), String> {
 
 /// The lines of a page outside code blocks, with their 1-based numbers.
 fn prose_lines(text: &str) -> Vec<(usize, &str)> {
-    let mut in_code = false;
+    // The fence that opened the code block we are in: only the same fence closes it.
+    let mut fence: Option<&str> = None;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        if line.starts_with("```") {
-            in_code = !in_code;
-        } else if !in_code {
-            out.push((i + 1, line));
+        let ticks = &line[..line.len() - line.trim_start_matches('`').len()];
+        match fence {
+            Some(open) if line.trim_end() == open => fence = None,
+            Some(_) => {}
+            None if ticks.len() >= 3 => fence = Some(ticks),
+            None => out.push((i + 1, line)),
         }
     }
     out
