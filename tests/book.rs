@@ -11,10 +11,21 @@
 //!   must be the lines below it, up to the next `$ ` line. Other commands are not allowed. The
 //!   command must exit 0, or with `status=N` (an attribute) the last command must exit N.
 //!
+//! - A shown output line `...` stands for any number of real lines (long output shortened).
+//!
 //! `cwd=DIR` (an attribute, relative to the repository root) runs a block in a copy of DIR (a
 //! rhai block replaces DIR's `platform.rhai`), so a project's `lib/` is there and the repository
 //! is never written. Without it a block runs in an empty directory. Output is compared with
 //! colour off, line by line without trailing spaces.
+//!
+//! Projects, for chapters that build something up: `project=NAME` runs the block in one folder
+//! named NAME that lives from its first block to the end of the book (pages in path order), so
+//! a rhai block writes its `platform.rhai`, console blocks run in it one after the other, and
+//! `git` commands may run there too (with a fixed author and date, so hashes are stable);
+//! `from=DIR` on the first block starts it with a copy of DIR at the same relative path;
+//! `file=PATH` makes the block that file of the project instead of running it. `warns` lets a
+//! rhai block's check print warnings and notes. `starts=TEXT` on any block checks that its
+//! first line contains TEXT (an excerpt included by line numbers that moved is reported).
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -23,7 +34,7 @@ use std::process::Output;
 use crate::legacy_repo::files_under;
 use crate::support::{hapl, hapl_cmd, root, stderr};
 
-/// Commands a ` ```rhai ` block must pass. `plan` joins when the CLI has it.
+/// Commands a ` ```rhai ` block must pass (a script is planned in the chapters that apply it).
 const RHAI_MUST_PASS: &[&str] = &["check"];
 
 /// A fenced code block of a page.
@@ -789,4 +800,89 @@ fn the_pictures_in_the_book_are_generated_from_the_examples() {
         "stale, regenerate with `HAPL_BLESS=1 cargo test -p hapl --test integration book`:\n{}",
         stale.join("\n")
     );
+}
+
+/// A throwaway book exercising projects (`project=`, `file=`), `git` commands, `...` elision,
+/// `starts=` guards and the refusal of other commands: each problem is reported at its line.
+#[test]
+fn the_harness_runs_projects_and_reports_their_stale_output() {
+    let repo = tempfile::tempdir().unwrap();
+    let src = repo.path().join("book/src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(
+        src.join("SUMMARY.md"),
+        "# Summary\n\n[Project](project.md)\n",
+    )
+    .unwrap();
+    let version = concat!("hapl ", env!("CARGO_PKG_VERSION"));
+    let page = [
+        "# Project",                                                           // 1
+        "",                                                                    // 2
+        "```rhai,ignore,project=demo,file=lib/hello.rhai", // 3: a file of the project
+        "/// Says hello.",                                 // 4
+        "fn hello() { \"hello\" }",                        // 5
+        "```",                                             // 6
+        "",                                                // 7
+        "```rhai,project=demo",                            // 8: imports it: good
+        "import \"hello\" as h;",                          // 9
+        "let p = platform(h::hello());",                   // 10
+        "p",                                               // 11
+        "```",                                             // 12
+        "",                                                // 13
+        "```console,project=demo",                         // 14: good, shortened
+        "$ hapl check",                                    // 15
+        "resource budget:",                                // 16
+        "...",                                             // 17
+        "platform `hello` (cluster `hello`): 0 objects, 0 errors, 0 warnings", // 18
+        "```",                                             // 19
+        "",                                                // 20
+        "```console,project=demo",                         // 21: stale despite `...`
+        "$ hapl check",                                    // 22
+        "...",                                             // 23
+        "platform `hello` (cluster `hello`): 1 objects, 0 errors, 0 warnings", // 24
+        "```",                                             // 25
+        "",                                                // 26
+        "```rhai,ignore,starts=Phase 9",                   // 27: a moved excerpt
+        "// Phase 1: something else",                      // 28
+        "```",                                             // 29
+        "",                                                // 30
+        "```console,project=demo",                         // 31: git, in the project
+        "$ git init --quiet",                              // 32
+        "$ git status --short",                            // 33
+        "?? lib/",                                         // 34
+        "?? platform.rhai",                                // 35
+        "```",                                             // 36
+        "",                                                // 37
+        "```console",                                      // 38: only hapl and git
+        "$ hapl --version",                                // 39
+        version,                                           // 40
+        "$ rm -rf lib",                                    // 41
+        "```",                                             // 42
+    ]
+    .join("\n");
+    std::fs::write(src.join("project.md"), page + "\n").unwrap();
+
+    let report = check_book(&src, repo.path());
+    let at = |line: &str| -> Vec<&String> {
+        report
+            .problems
+            .iter()
+            .filter(|p| p.contains(&format!("project.md:{line}:")))
+            .collect()
+    };
+    for (line, words) in [
+        ("21", "the output of `hapl check` is stale"),
+        ("27", "no longer starts with `Phase 9`"),
+        (
+            "38",
+            "`rm -rf lib`: only `hapl` and `git` commands can be run",
+        ),
+    ] {
+        assert!(
+            at(line).iter().any(|p| p.contains(words)),
+            "no problem `{words}` at line {line}; problems:\n{}",
+            report.problems.join("\n")
+        );
+    }
+    assert_eq!(report.problems.len(), 3, "{}", report.problems.join("\n"));
 }
