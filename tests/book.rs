@@ -3,8 +3,9 @@
 //! describes the conventions; `the_harness_reports_a_stale_page` proves the harness fails.
 //!
 //! Code blocks, by info string (mdBook style: language, then comma-separated attributes):
-//! - ` ```rhai `: the block is a `platform.rhai`; `hapl check` must succeed with nothing on
-//!   stderr. `rhai,ignore` is not run (a fragment).
+//! - ` ```rhai `: the block is a `platform.rhai`; `hapl check` must succeed and `hapl plan`
+//!   (against the block's folder) must exit 0 or 2, both with nothing on stderr. `rhai,ignore`
+//!   is not run (a fragment).
 //! - ` ```rhai,should_fail `: `hapl check` must fail, and its stderr must be exactly the next
 //!   code block, which must be a ` ```text ` block.
 //! - ` ```console `: every `$ hapl ...` line is run and what it prints (stdout, then stderr)
@@ -34,8 +35,9 @@ use std::process::Output;
 use crate::legacy_repo::files_under;
 use crate::support::{hapl, hapl_cmd, root, stderr};
 
-/// Commands a ` ```rhai ` block must pass (a script is planned in the chapters that apply it).
-const RHAI_MUST_PASS: &[&str] = &["check"];
+/// Commands a ` ```rhai ` block must pass, with the exit codes that mean success: `check`, and
+/// `plan` against the folder the block runs in (2: changes to make).
+const RHAI_MUST_PASS: &[(&str, &[i32])] = &[("check", &[0]), ("plan", &[0, 2])];
 
 /// A fenced code block of a page.
 struct Block {
@@ -357,10 +359,11 @@ fn check_rhai(dirs: &mut Dirs, block: &Block, next: Option<&Block>) -> Result<()
         };
         return compare("the error shown after it", &shown.body, &text(&out)).map_or(Ok(()), Err);
     }
-    for command in RHAI_MUST_PASS {
+    for (command, ok) in RHAI_MUST_PASS {
         let out = hapl(&dir, &[command]);
         // `warns`: warnings and waiver notes on stderr are expected (shown by a later block).
-        if !out.status.success() || !out.stderr.is_empty() && !block.has("warns") {
+        let passed = out.status.code().is_some_and(|c| ok.contains(&c));
+        if !passed || !out.stderr.is_empty() && !block.has("warns") {
             return Err(format!(
                 "`hapl {command}` is not clean (exit {:?}):\n{}",
                 out.status.code(),
