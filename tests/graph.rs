@@ -102,3 +102,29 @@ fn graph_of_a_broken_script_is_an_error_at_its_line() {
     assert!(stderr(&out).contains("platform.rhai:2"), "{}", stderr(&out));
     assert!(stdout(&out).is_empty());
 }
+
+/// The adoption (the top-level platform): the claims kept as they are stay on the repository's
+/// `nfs-storage` class, the new ones go on the NAS class, which leads to the NAS export.
+#[test]
+fn the_adoption_graph_shows_kept_and_new_claims_on_their_classes() {
+    let out = hapl(&root(), &["graph"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let mermaid = stdout(&out);
+    for edge in [
+        "pvc_home_automation_home_assistant_data --> sc_nfs_storage",
+        "pvc_data_storage_influxdb_influxdb2 --> sc_nfs_storage",
+        "pvc_data_storage_postgresql_data --> sc_nas_nfs",
+        "pvc_zigbee_zigbee2mqtt_data --> sc_nas_nfs",
+    ] {
+        assert!(
+            mermaid.contains(&format!("  {edge}\n")),
+            "no edge `{edge}` in\n{mermaid}"
+        );
+    }
+    assert!(
+        mermaid
+            .lines()
+            .any(|l| l.starts_with("  sc_nas_nfs --> nas_")),
+        "the NAS class leads to no export:\n{mermaid}"
+    );
+}
