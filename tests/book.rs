@@ -3,27 +3,41 @@
 //! describes the conventions; `the_harness_reports_a_stale_page` proves the harness fails.
 //!
 //! Code blocks, by info string (mdBook style: language, then comma-separated attributes):
-//! - ` ```rhai `: the block is a `platform.rhai`; `hapl check` must succeed with nothing on
-//!   stderr. `rhai,ignore` is not run (a fragment).
+//! - ` ```rhai `: the block is a `platform.rhai`; `hapl check` must succeed and `hapl plan`
+//!   (against the block's folder) must exit 0 or 2, both with nothing on stderr. `rhai,ignore`
+//!   is not run (a fragment).
 //! - ` ```rhai,should_fail `: `hapl check` must fail, and its stderr must be exactly the next
 //!   code block, which must be a ` ```text ` block.
 //! - ` ```console `: every `$ hapl ...` line is run and what it prints (stdout, then stderr)
 //!   must be the lines below it, up to the next `$ ` line. Other commands are not allowed. The
 //!   command must exit 0, or with `status=N` (an attribute) the last command must exit N.
 //!
+//! - A shown output line `...` stands for any number of real lines (long output shortened).
+//!
 //! `cwd=DIR` (an attribute, relative to the repository root) runs a block in a copy of DIR (a
 //! rhai block replaces DIR's `platform.rhai`), so a project's `lib/` is there and the repository
 //! is never written. Without it a block runs in an empty directory. Output is compared with
 //! colour off, line by line without trailing spaces.
+//!
+//! Projects, for chapters that build something up: `project=NAME` runs the block in one folder
+//! named NAME that lives from its first block to the end of the book (pages in path order), so
+//! a rhai block writes its `platform.rhai`, console blocks run in it one after the other, and
+//! `git` commands may run there too (with a fixed author and date, so hashes are stable);
+//! `from=DIR` on the first block starts it with a copy of DIR at the same relative path;
+//! `file=PATH` makes the block that file of the project instead of running it. `warns` lets a
+//! rhai block's check print warnings and notes. `starts=TEXT` on any block checks that its
+//! first line contains TEXT (an excerpt included by line numbers that moved is reported).
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
 use crate::legacy_repo::files_under;
-use crate::support::{hapl, root};
+use crate::support::{hapl, hapl_cmd, root, stderr};
 
-/// Commands a ` ```rhai ` block must pass. `plan` joins when the CLI has it.
-const RHAI_MUST_PASS: &[&str] = &["check"];
+/// Commands a ` ```rhai ` block must pass, with the exit codes that mean success: `check`, and
+/// `plan` against the folder the block runs in (2: changes to make).
+const RHAI_MUST_PASS: &[(&str, &[i32])] = &[("check", &[0]), ("plan", &[0, 2])];
 
 /// A fenced code block of a page.
 struct Block {
@@ -187,17 +201,101 @@ fn code_blocks(page: &Path, text: &str, report: &mut Report) -> Vec<Block> {
     blocks
 }
 
-/// A fresh directory for one block: a copy of `cwd` (relative to `repo`) or empty.
-fn workdir(repo: &Path, block: &Block) -> Result<tempfile::TempDir, String> {
-    let dir = tempfile::tempdir().unwrap();
-    if let Some(cwd) = block.attr("cwd") {
-        let from = repo.join(cwd);
-        if !from.is_dir() {
-            return Err(format!("cwd `{cwd}` is not a directory of the repository"));
+/// Where blocks run: `repo` holds the `cwd=` folders; `projects` the folders of `project=NAME`
+/// blocks, which live from the first block naming them to the end of the book.
+struct Dirs<'a> {
+    repo: &'a Path,
+    projects: BTreeMap<String, tempfile::TempDir>,
+    /// The directory of the block being run, when it is not a project's.
+    scratch: Option<tempfile::TempDir>,
+}
+
+impl Dirs<'_> {
+    /// The directory a block runs in: its project's, else a fresh copy of `cwd` (relative to
+    /// `repo`), else a fresh empty one.
+    fn of(&mut self, block: &Block) -> Result<PathBuf, String> {
+        if let Some(name) = block.attr("project") {
+            // The folder is named after the project: hapl shows a repository's folder name.
+            if !self.projects.contains_key(name) {
+                let dir = tempfile::tempdir().unwrap();
+                std::fs::create_dir(dir.path().join(name)).unwrap();
+                // `from=DIR`: the project starts with a copy of DIR at the same relative path.
+                if let Some(from) = block.attr("from") {
+                    if !self.repo.join(from).is_dir() {
+                        return Err(format!(
+                            "from `{from}` is not a directory of the repository"
+                        ));
+                    }
+                    let to = dir.path().join(name).join(from);
+                    std::fs::create_dir_all(&to).unwrap();
+                    copy_dir(&self.repo.join(from), &to);
+                }
+                self.projects.insert(name.to_owned(), dir);
+            }
+            return Ok(self.projects[name].path().join(name));
         }
-        copy_dir(&from, dir.path());
+        let dir = tempfile::tempdir().unwrap();
+        if let Some(cwd) = block.attr("cwd") {
+            let from = self.repo.join(cwd);
+            if !from.is_dir() {
+                return Err(format!("cwd `{cwd}` is not a directory of the repository"));
+            }
+            copy_dir(&from, dir.path());
+        }
+        let path = dir.path().to_path_buf();
+        self.scratch = Some(dir);
+        Ok(path)
     }
-    Ok(dir)
+}
+
+/// The words of a command line: split at spaces, `"..."` kept together without its quotes.
+fn words(command: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut word = String::new();
+    let (mut quoted, mut started) = (false, false);
+    for c in command.chars() {
+        match c {
+            '"' => (quoted, started) = (!quoted, true),
+            c if c.is_whitespace() && !quoted => {
+                if started {
+                    out.push(std::mem::take(&mut word));
+                }
+                started = false;
+            }
+            c => {
+                word.push(c);
+                started = true;
+            }
+        }
+    }
+    if started {
+        out.push(word);
+    }
+    out
+}
+
+/// `hapl` or `git` with colour off and a fixed author and date, so commits (and their hashes)
+/// are the same on every run.
+fn run(dir: &Path, program: &str, args: &[String]) -> Output {
+    let mut cmd = match program {
+        "hapl" => hapl_cmd(dir),
+        _ => {
+            let mut cmd = std::process::Command::new(program);
+            cmd.current_dir(dir);
+            cmd
+        }
+    };
+    for who in ["AUTHOR", "COMMITTER"] {
+        cmd.env(format!("GIT_{who}_NAME"), "Reader")
+            .env(format!("GIT_{who}_EMAIL"), "reader@home.example.org")
+            .env(format!("GIT_{who}_DATE"), "2026-01-01T12:00:00Z");
+    }
+    cmd.env("GIT_CONFIG_GLOBAL", "/dev/null")
+        .env("GIT_CONFIG_NOSYSTEM", "1")
+        .env("CI", "true")
+        .args(args)
+        .output()
+        .unwrap_or_else(|e| panic!("{program} runs: {e}"))
 }
 
 fn copy_dir(from: &Path, to: &Path) {
@@ -221,20 +319,36 @@ fn normalise(text: &str) -> String {
     lines.join("\n").trim_end_matches('\n').to_owned()
 }
 
+/// Whether the shown lines are the real ones, where a shown line `...` stands for any number
+/// of real lines (long output is shortened in the book, never rewritten).
+fn matches(shown: &[&str], real: &[&str]) -> bool {
+    match shown.split_first() {
+        None => real.is_empty(),
+        Some((&"...", rest)) => (0..=real.len()).any(|skip| matches(rest, &real[skip..])),
+        Some((line, rest)) => real
+            .split_first()
+            .is_some_and(|(r, real)| r == line && matches(rest, real)),
+    }
+}
+
 /// `None` when they agree, else a message showing both.
 fn compare(what: &str, shown: &str, real: &str) -> Option<String> {
     let (shown, real) = (normalise(shown), normalise(real));
-    (shown != real).then(|| {
+    let lines = |t: &str| t.lines().map(str::to_owned).collect::<Vec<_>>();
+    let (s, r) = (lines(&shown), lines(&real));
+    let s: Vec<&str> = s.iter().map(String::as_str).collect();
+    let r: Vec<&str> = r.iter().map(String::as_str).collect();
+    (!matches(&s, &r)).then(|| {
         format!("{what} is stale\n--- shown in the book\n{shown}\n--- real output\n{real}\n---")
     })
 }
 
-fn check_rhai(repo: &Path, block: &Block, next: Option<&Block>) -> Result<(), String> {
-    let dir = workdir(repo, block)?;
-    std::fs::write(dir.path().join("platform.rhai"), &block.body).unwrap();
+fn check_rhai(dirs: &mut Dirs, block: &Block, next: Option<&Block>) -> Result<(), String> {
+    let dir = dirs.of(block)?;
+    std::fs::write(dir.join("platform.rhai"), &block.body).unwrap();
     let text = |o: &Output| String::from_utf8_lossy(&o.stderr).into_owned();
     if block.has("should_fail") {
-        let out = hapl(dir.path(), &["check"]);
+        let out = hapl(&dir, &["check"]);
         if out.status.success() {
             return Err("marked should_fail, but `hapl check` succeeds".to_owned());
         }
@@ -245,9 +359,11 @@ fn check_rhai(repo: &Path, block: &Block, next: Option<&Block>) -> Result<(), St
         };
         return compare("the error shown after it", &shown.body, &text(&out)).map_or(Ok(()), Err);
     }
-    for command in RHAI_MUST_PASS {
-        let out = hapl(dir.path(), &[command]);
-        if !out.status.success() || !out.stderr.is_empty() {
+    for (command, ok) in RHAI_MUST_PASS {
+        let out = hapl(&dir, &[command]);
+        // `warns`: warnings and waiver notes on stderr are expected (shown by a later block).
+        let passed = out.status.code().is_some_and(|c| ok.contains(&c));
+        if !passed || !out.stderr.is_empty() && !block.has("warns") {
             return Err(format!(
                 "`hapl {command}` is not clean (exit {:?}):\n{}",
                 out.status.code(),
@@ -258,7 +374,7 @@ fn check_rhai(repo: &Path, block: &Block, next: Option<&Block>) -> Result<(), St
     Ok(())
 }
 
-fn check_console(repo: &Path, block: &Block) -> Result<(), String> {
+fn check_console(dirs: &mut Dirs, block: &Block) -> Result<(), String> {
     let mut commands: Vec<(&str, Vec<&str>)> = Vec::new();
     for line in block.body.lines() {
         if let Some(command) = line.strip_prefix("$ ") {
@@ -269,7 +385,7 @@ fn check_console(repo: &Path, block: &Block) -> Result<(), String> {
             return Err("a console block starts with a `$ ` command".to_owned());
         }
     }
-    let dir = workdir(repo, block)?;
+    let dir = dirs.of(block)?;
     let last_status = match block.attr("status") {
         Some(s) => s
             .parse()
@@ -277,11 +393,16 @@ fn check_console(repo: &Path, block: &Block) -> Result<(), String> {
         None => 0,
     };
     for (i, (command, shown)) in commands.iter().enumerate() {
-        let words: Vec<&str> = command.split_whitespace().collect();
-        let Some(("hapl", args)) = words.split_first().map(|(c, a)| (*c, a)) else {
-            return Err(format!("`{command}`: only `hapl` commands can be run"));
+        let words = words(command);
+        let Some((program, args)) = words
+            .split_first()
+            .filter(|(p, _)| *p == "hapl" || *p == "git")
+        else {
+            return Err(format!(
+                "`{command}`: only `hapl` and `git` commands can be run"
+            ));
         };
-        let out = hapl(dir.path(), args);
+        let out = run(&dir, program, args);
         let real = format!(
             "{}{}",
             String::from_utf8_lossy(&out.stdout),
@@ -311,13 +432,16 @@ fn check_console(repo: &Path, block: &Block) -> Result<(), String> {
 
 /// The lines of a page outside code blocks, with their 1-based numbers.
 fn prose_lines(text: &str) -> Vec<(usize, &str)> {
-    let mut in_code = false;
+    // The fence that opened the code block we are in: only the same fence closes it.
+    let mut fence: Option<&str> = None;
     let mut out = Vec::new();
     for (i, line) in text.lines().enumerate() {
-        if line.starts_with("```") {
-            in_code = !in_code;
-        } else if !in_code {
-            out.push((i + 1, line));
+        let ticks = &line[..line.len() - line.trim_start_matches('`').len()];
+        match fence {
+            Some(open) if line.trim_end() == open => fence = None,
+            Some(_) => {}
+            None if ticks.len() >= 3 => fence = Some(ticks),
+            None => out.push((i + 1, line)),
         }
     }
     out
@@ -400,6 +524,11 @@ fn example_scripts(repo: &Path) -> Vec<(String, String)> {
 /// `examples/` the book must include (never copy) are found.
 fn check_book(src: &Path, repo: &Path) -> Report {
     let mut report = Report::default();
+    let mut dirs = Dirs {
+        repo,
+        projects: BTreeMap::new(),
+        scratch: None,
+    };
     let examples = example_scripts(repo);
     let summary = src.join("SUMMARY.md");
     if !summary.is_file() {
@@ -426,10 +555,37 @@ fn check_book(src: &Path, repo: &Path) -> Report {
             }
         }
         for (i, block) in blocks.iter().enumerate() {
+            if let Some(start) = block.attr("starts") {
+                if !block
+                    .body
+                    .lines()
+                    .next()
+                    .unwrap_or_default()
+                    .contains(start)
+                {
+                    let message =
+                        format!("the block no longer starts with `{start}` (a moved excerpt?)");
+                    report.problem(&page, block.line, message);
+                }
+            }
+            // `file=PATH` (in a project): the block is that file of the project.
+            if let (Some(file), Some(_)) = (block.attr("file"), block.attr("project")) {
+                match dirs.of(block) {
+                    Ok(dir) => {
+                        let path = dir.join(file);
+                        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+                        std::fs::write(path, &block.body).unwrap();
+                    }
+                    Err(e) => report.problem(&page, block.line, e),
+                }
+                continue;
+            }
             let result = match block.lang.as_str() {
                 "rhai" if block.has("ignore") => continue,
-                "rhai" => check_rhai(repo, block, blocks.get(i + 1)),
-                "console" if block.body.contains("$ hapl") => check_console(repo, block),
+                "rhai" => check_rhai(&mut dirs, block, blocks.get(i + 1)),
+                "console" if block.body.contains("$ hapl") || block.body.contains("$ git") => {
+                    check_console(&mut dirs, block)
+                }
                 _ => continue,
             };
             report.blocks_run += 1;
@@ -587,4 +743,149 @@ fn the_harness_reports_a_stale_page() {
         stale.contains("0.0.0-stale") && stale.contains(env!("CARGO_PKG_VERSION")),
         "{stale}"
     );
+}
+
+/// The reference pages (`book/src/reference`) are what `hapl reference` generates from the
+/// stdlib's doc comments, the rule catalogue and the CLI; `HAPL_BLESS=1` rewrites them.
+#[test]
+fn the_reference_is_generated_from_the_code() {
+    let dir = root().join("book/src/reference");
+    let dir = dir.to_str().unwrap();
+    if std::env::var_os("HAPL_BLESS").is_some() {
+        let out = hapl(&root(), &["reference", dir]);
+        assert!(out.status.success(), "{}", stderr(&out));
+    }
+    let out = hapl(&root(), &["reference", dir, "--check"]);
+    assert!(
+        out.status.success(),
+        "{}(or run this test with HAPL_BLESS=1)",
+        stderr(&out)
+    );
+}
+
+/// Files the book includes that `hapl` generates: (file, folder of the repository to run in,
+/// arguments). `HAPL_BLESS=1` rewrites them.
+const GENERATED: &[(&str, &str, &[&str])] = &[
+    (
+        "book/src/graphs/seed-platform.mmd",
+        "examples/seed-platform",
+        &["graph"],
+    ),
+    (
+        "book/src/graphs/seed-platform.dot",
+        "examples/seed-platform",
+        &["graph", "--format", "dot"],
+    ),
+];
+
+#[test]
+fn the_pictures_in_the_book_are_generated_from_the_examples() {
+    let mut stale = Vec::new();
+    for (file, cwd, args) in GENERATED {
+        let out = hapl(&root().join(cwd), args);
+        assert!(
+            out.status.success(),
+            "hapl {}: {}",
+            args.join(" "),
+            stderr(&out)
+        );
+        let path = root().join(file);
+        if std::env::var_os("HAPL_BLESS").is_some() {
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(&path, &out.stdout).unwrap();
+        }
+        if std::fs::read(&path).ok() != Some(out.stdout) {
+            stale.push(format!("{file} (`hapl {}` in {cwd})", args.join(" ")));
+        }
+    }
+    assert!(
+        stale.is_empty(),
+        "stale, regenerate with `HAPL_BLESS=1 cargo test -p hapl --test integration book`:\n{}",
+        stale.join("\n")
+    );
+}
+
+/// A throwaway book exercising projects (`project=`, `file=`), `git` commands, `...` elision,
+/// `starts=` guards and the refusal of other commands: each problem is reported at its line.
+#[test]
+fn the_harness_runs_projects_and_reports_their_stale_output() {
+    let repo = tempfile::tempdir().unwrap();
+    let src = repo.path().join("book/src");
+    std::fs::create_dir_all(&src).unwrap();
+    std::fs::write(
+        src.join("SUMMARY.md"),
+        "# Summary\n\n[Project](project.md)\n",
+    )
+    .unwrap();
+    let version = concat!("hapl ", env!("CARGO_PKG_VERSION"));
+    let page = [
+        "# Project",                                                           // 1
+        "",                                                                    // 2
+        "```rhai,ignore,project=demo,file=lib/hello.rhai", // 3: a file of the project
+        "/// Says hello.",                                 // 4
+        "fn hello() { \"hello\" }",                        // 5
+        "```",                                             // 6
+        "",                                                // 7
+        "```rhai,project=demo",                            // 8: imports it: good
+        "import \"hello\" as h;",                          // 9
+        "let p = platform(h::hello());",                   // 10
+        "p",                                               // 11
+        "```",                                             // 12
+        "",                                                // 13
+        "```console,project=demo",                         // 14: good, shortened
+        "$ hapl check",                                    // 15
+        "resource budget:",                                // 16
+        "...",                                             // 17
+        "platform `hello` (cluster `hello`): 0 objects, 0 errors, 0 warnings", // 18
+        "```",                                             // 19
+        "",                                                // 20
+        "```console,project=demo",                         // 21: stale despite `...`
+        "$ hapl check",                                    // 22
+        "...",                                             // 23
+        "platform `hello` (cluster `hello`): 1 objects, 0 errors, 0 warnings", // 24
+        "```",                                             // 25
+        "",                                                // 26
+        "```rhai,ignore,starts=Phase 9",                   // 27: a moved excerpt
+        "// Phase 1: something else",                      // 28
+        "```",                                             // 29
+        "",                                                // 30
+        "```console,project=demo",                         // 31: git, in the project
+        "$ git init --quiet",                              // 32
+        "$ git status --short",                            // 33
+        "?? lib/",                                         // 34
+        "?? platform.rhai",                                // 35
+        "```",                                             // 36
+        "",                                                // 37
+        "```console",                                      // 38: only hapl and git
+        "$ hapl --version",                                // 39
+        version,                                           // 40
+        "$ rm -rf lib",                                    // 41
+        "```",                                             // 42
+    ]
+    .join("\n");
+    std::fs::write(src.join("project.md"), page + "\n").unwrap();
+
+    let report = check_book(&src, repo.path());
+    let at = |line: &str| -> Vec<&String> {
+        report
+            .problems
+            .iter()
+            .filter(|p| p.contains(&format!("project.md:{line}:")))
+            .collect()
+    };
+    for (line, words) in [
+        ("21", "the output of `hapl check` is stale"),
+        ("27", "no longer starts with `Phase 9`"),
+        (
+            "38",
+            "`rm -rf lib`: only `hapl` and `git` commands can be run",
+        ),
+    ] {
+        assert!(
+            at(line).iter().any(|p| p.contains(words)),
+            "no problem `{words}` at line {line}; problems:\n{}",
+            report.problems.join("\n")
+        );
+    }
+    assert_eq!(report.problems.len(), 3, "{}", report.problems.join("\n"));
 }

@@ -9,6 +9,7 @@ mod assess;
 mod bench;
 mod book;
 mod cli;
+mod graph;
 mod habits;
 mod hostile;
 mod legacy_repo;

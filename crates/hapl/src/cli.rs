@@ -103,6 +103,20 @@ enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// Draw the platform: Flux Kustomizations and their dependsOn, which workload mounts which
+    /// claim on which StorageClass and NAS export, who talks to MQTT, which secrets feed what.
+    Graph {
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
+    },
+    /// Write the book's generated reference (stdlib, rules, command line) into DIR.
+    #[command(hide = true)]
+    Reference {
+        dir: PathBuf,
+        /// Compare with DIR instead of writing; exit 1 when it is stale.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
 #[derive(clap::Args)]
@@ -150,6 +164,14 @@ struct PlanArgs {
 }
 
 #[derive(Clone, Copy, ValueEnum)]
+enum GraphFormat {
+    /// Mermaid flowchart (GitHub, Forgejo and the book render it).
+    Mermaid,
+    /// Graphviz DOT (`hapl graph --format dot | dot -Tsvg > platform.svg`).
+    Dot,
+}
+
+#[derive(Clone, Copy, ValueEnum)]
 enum Format {
     Text,
     Json,
@@ -173,6 +195,9 @@ pub fn run() -> i32 {
         }
         Command::Man { out } => return crate::habits::man(Cli::command(), out.as_deref()),
         Command::Definitions { out } => return crate::habits::definitions(out),
+        Command::Reference { dir, check } => {
+            return crate::reference::run(Cli::command(), dir, *check)
+        }
         _ => {}
     }
     if let Command::Assess { repo, format } = &cli.command {
@@ -214,12 +239,21 @@ pub fn run() -> i32 {
     match cli.command {
         Command::Check => check(&evaluation, &renderer),
         Command::Render { out } => render(&evaluation, &renderer, &out),
+        Command::Graph { format } => {
+            let graph = crate::graph::Graph::of(&evaluation.platform);
+            match format {
+                GraphFormat::Mermaid => print!("{}", graph.mermaid()),
+                GraphFormat::Dot => print!("{}", graph.dot()),
+            }
+            EXIT_OK
+        }
         Command::Explain { .. }
         | Command::Assess { .. }
         | Command::Init(_)
         | Command::Completions { .. }
         | Command::Man { .. }
-        | Command::Definitions { .. } => unreachable!("handled before evaluation"),
+        | Command::Definitions { .. }
+        | Command::Reference { .. } => unreachable!("handled before evaluation"),
         Command::Plan(args) => plan(&evaluation, &renderer, &cli.script, &args, color_out),
         Command::ApplyToGit(args) => {
             match checked_repo(&evaluation, &renderer, &cli.script, &args.repo) {

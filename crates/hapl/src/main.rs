@@ -2,7 +2,9 @@
 
 mod assess_report;
 mod cli;
+mod graph;
 mod habits;
+mod reference;
 mod report;
 
 fn main() {
