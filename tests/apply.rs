@@ -194,6 +194,29 @@ fn one_commit_per_phase_into_an_empty_repo_then_nothing_to_do() {
     }
 }
 
+/// The Flux repo as a folder of the git work tree (`flux/` beside `.git`, with other files
+/// around it): the commits put every file under `flux/`, nothing outside it changes, and the
+/// next plan is empty.
+#[test]
+fn a_flux_repo_in_a_folder_of_the_work_tree_is_committed_in_that_folder() {
+    let r = Repo::new();
+    let flux = r.dir.join("flux");
+    fs::create_dir(&flux).unwrap();
+    ok(&small(), &flux, &["apply-to-git"]);
+    let changed = git(&r.dir, &["diff", "--name-only", "HEAD~2", "HEAD"]);
+    assert!(!changed.trim().is_empty());
+    for path in changed.lines() {
+        assert!(
+            path.starts_with("flux/"),
+            "{path} is outside flux/:\n{changed}"
+        );
+    }
+    assert_eq!(r.status(), "");
+    fsck_clean(&r.dir);
+    let (code, out) = plan(&small(), &flux);
+    assert_eq!(code, Some(0), "{out}");
+}
+
 #[test]
 fn one_phase_now_and_the_others_later() {
     let r = Repo::new();

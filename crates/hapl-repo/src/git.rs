@@ -283,6 +283,10 @@ pub fn apply_observed(
 ) -> Result<ApplyReport, ApplyError> {
     check_specs(commits)?;
     let mut repo = Repo::open(dir)?;
+    // The Flux repo may be a folder of the git work tree (`repo: "flux"` beside `.git`): the
+    // changes' paths are relative to the Flux repo, git's to the top of the work tree.
+    let prefixed = in_work_tree(&repo, dir, commits)?;
+    let commits = prefixed.as_deref().unwrap_or(commits);
     if let Some(id) = &opts.identity {
         for who in ["AUTHOR", "COMMITTER"] {
             repo.git.set_env(&format!("GIT_{who}_NAME"), &id.name);
@@ -390,6 +394,53 @@ fn title_of(message: &str) -> String {
 /// The message as committed: trailing whitespace trimmed, one final newline.
 fn normalized(message: &str) -> String {
     format!("{}\n", message.trim_end())
+}
+
+/// `commits` with every path made relative to the top of the work tree, when `dir` is a folder
+/// below it; `None` when `dir` is the top.
+fn in_work_tree(
+    repo: &Repo,
+    dir: &Path,
+    commits: &[CommitSpec],
+) -> Result<Option<Vec<CommitSpec>>, ApplyError> {
+    let io = |e: std::io::Error| ApplyError::NotARepository {
+        path: dir.to_owned(),
+        detail: e.to_string(),
+    };
+    let (dir_abs, top_abs) = (
+        dir.canonicalize().map_err(io)?,
+        repo.top.canonicalize().map_err(io)?,
+    );
+    let Ok(rel) = dir_abs.strip_prefix(&top_abs) else {
+        return Err(ApplyError::NotARepository {
+            path: dir.to_owned(),
+            detail: format!("it is not inside the work tree at {}", top_abs.display()),
+        });
+    };
+    if rel.as_os_str().is_empty() {
+        return Ok(None);
+    }
+    let prefix: Vec<String> = rel
+        .components()
+        .map(|c| c.as_os_str().to_string_lossy().into_owned())
+        .collect();
+    let prefix = prefix.join("/");
+    Ok(Some(
+        commits
+            .iter()
+            .map(|c| CommitSpec {
+                message: c.message.clone(),
+                changes: c
+                    .changes
+                    .iter()
+                    .map(|f| FileChange {
+                        path: format!("{prefix}/{}", f.path),
+                        content: f.content.clone(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    ))
 }
 
 fn check_specs(commits: &[CommitSpec]) -> Result<(), ApplyError> {
