@@ -165,6 +165,8 @@ pub struct Placer<'a> {
     kind_names: bool,
     modelines: BTreeMap<String, String>,
     placed: BTreeSet<String>,
+    /// Every folder that holds an object's file.
+    object_dirs: BTreeSet<String>,
 }
 
 impl<'a> Placer<'a> {
@@ -206,6 +208,12 @@ impl<'a> Placer<'a> {
             kind_names: kind_named > other_named,
             modelines: repo.modelines(),
             placed: BTreeSet::new(),
+            object_dirs: repo
+                .objects
+                .values()
+                .flatten()
+                .map(|l| parent_dir(&l.file).to_owned())
+                .collect(),
         }
     }
 
@@ -220,7 +228,21 @@ impl<'a> Placer<'a> {
             .map(String::as_str)
     }
 
+    /// A folder the repo keeps flat: objects' files directly in it, none in folders below.
+    fn is_flat(&self, dir: &str) -> bool {
+        let below = format!("{dir}/");
+        self.object_dirs.contains(dir) && !self.object_dirs.iter().any(|d| d.starts_with(&below))
+    }
+
     fn dir(&self, obj: &PlatformObject) -> String {
+        if let (Some(layer), None, false) = (&obj.layer, &obj.path, self.empty) {
+            // A layer folder the repo keeps flat (`sources/jetstack.yaml`, ...) gets new files
+            // beside the old ones, not a folder per component.
+            let dir = self.platform.layer_dir(layer);
+            if self.is_flat(&dir) {
+                return dir;
+            }
+        }
         if self.empty || obj.path.is_some() || obj.layer.is_some() {
             return default_dir(self.platform, obj);
         }
