@@ -249,6 +249,11 @@ fn plan_in_the_project_root_shows_the_adoption_by_phase_and_exits_2() {
     }
     assert_eq!(seen.into_iter().collect::<String>(), "123456", "{text}");
     assert!(text.contains("why:"), "{text}");
+    // The repo keeps its sources flat (`sources/jetstack.yaml`): new ones go beside them.
+    assert!(
+        text.contains("file: clusters/microk8s/sources/helmrepository-csi-driver-nfs.yaml"),
+        "{text}"
+    );
     // The repo's data claims are never in the plan as deletions.
     for name in [
         "home-assistant-data",
