@@ -558,6 +558,14 @@ pub fn resolve_plain(s: &str) -> Value {
         Some(rest) => (true, rest),
         None => (false, s.strip_prefix('+').unwrap_or(s)),
     };
+    // Every number below is made of these bytes (digits, `_`, the `0x`/`0o`/`0b` prefixes, hex
+    // digits, a float's `.`, exponent and sign) and has a digit: anything else is a string, decided
+    // without the allocations below (the emitter asks this for every string it writes).
+    let number_bytes =
+        |b: u8| b.is_ascii_hexdigit() || matches!(b, b'_' | b'x' | b'o' | b'.' | b'+' | b'-');
+    if !digits.bytes().all(number_bytes) || !digits.bytes().any(|b| b.is_ascii_digit()) {
+        return Value::String(s.to_owned());
+    }
     let clean: String = digits.chars().filter(|c| *c != '_').collect();
     let int = if let Some(hex) = clean.strip_prefix("0x") {
         i64::from_str_radix(hex, 16).ok()

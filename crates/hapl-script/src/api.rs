@@ -1,6 +1,7 @@
 //! What scripts can call: `platform(...)`, `p.add(...)`, and the small helpers modules use.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::rc::Rc;
 
 use hapl_core::quantity::{is_exact_version, parse_quantity};
@@ -25,6 +26,9 @@ pub(crate) struct PlatformState {
     pub platform: Platform,
     /// Problems found while building (invalid objects), reported together at the end.
     pub diagnostics: Vec<Diagnostic>,
+    /// (kind, namespace or "", name) of every object added so far: `has_object` is called for
+    /// every chart source a module declares, and a scan of the objects made that quadratic.
+    declared: HashSet<(&'static str, String, String)>,
 }
 
 /// The name of the top-level script, for call sites Rhai reports without a source.
@@ -232,6 +236,7 @@ fn new_platform(ctx: &NativeCallContext, name: &str, mut opts: Map) -> RhaiResul
     Ok(PlatformHandle(Rc::new(RefCell::new(PlatformState {
         platform,
         diagnostics: Vec::new(),
+        declared: HashSet::new(),
     }))))
 }
 
@@ -324,6 +329,11 @@ fn add(ctx: NativeCallContext, p: &mut PlatformHandle, obj: Map, mut opts: Map) 
     match Resource::from_value(value) {
         Ok(resource) => {
             let component = component.unwrap_or_else(|| default_component(&resource));
+            state.declared.insert((
+                resource.kind(),
+                resource.namespace().unwrap_or("").to_owned(),
+                resource.name().to_owned(),
+            ));
             state.platform.objects.push(PlatformObject {
                 resource,
                 origin,
@@ -457,11 +467,9 @@ pub(crate) fn register(engine: &mut Engine) {
     engine.register_fn(
         "has_object",
         |p: &mut PlatformHandle, kind: &str, namespace: &str, name: &str| {
-            p.0.borrow().platform.objects.iter().any(|o| {
-                o.resource.kind() == kind
-                    && o.resource.name() == name
-                    && o.resource.namespace().unwrap_or("") == namespace
-            })
+            p.0.borrow()
+                .declared
+                .contains(&(kind, namespace.to_owned(), name.to_owned()))
         },
     );
     // Bytes requested by the claims on a StorageClass so far (PersistentVolumeClaims), so a
@@ -565,7 +573,10 @@ pub(crate) fn register(engine: &mut Engine) {
         },
     );
     register_waivers(engine);
-    engine.register_fn("check_options", check_options);
+    // Pure: it only reads the options (a method-style `&mut` is how Rhai passes them uncopied).
+    rhai::FuncRegistration::new("check_options")
+        .with_purity(true)
+        .register_into_engine(engine, check_options);
     engine.register_fn("describe", describe);
     engine.register_fn("is_quantity", |v: Dynamic| {
         v.into_string()
@@ -590,9 +601,10 @@ pub(crate) fn register(engine: &mut Engine) {
 }
 
 /// Fails when `opts` is not a map or has a key `known` does not list (with a suggestion).
+/// `opts` is borrowed, not copied: modules call this for every options map they take.
 fn check_options(
     ctx: NativeCallContext,
-    opts: Dynamic,
+    opts: &mut Dynamic,
     known: rhai::Array,
     function: &str,
 ) -> RhaiResult<()> {
@@ -608,22 +620,28 @@ fn check_options(
             pos,
         ));
     };
-    let known: Vec<String> = known.into_iter().map(|k| k.to_string()).collect();
-    for key in map.keys() {
-        if !known.iter().any(|k| k == key.as_str()) {
-            let hint = match closest(key, &known) {
-                Some(k) => format!("did you mean `{k}`? the options are: {}", known.join(", ")),
-                None => format!("the options are: {}", known.join(", ")),
-            };
-            return Err(hapl_error(
-                "invalid-argument",
-                format!("`{function}` has no option `{key}`"),
-                Some(&hint),
-                pos,
-            ));
-        }
-    }
-    Ok(())
+    let is_known = |key: &str| {
+        known
+            .iter()
+            .any(|k| match k.read_lock::<ImmutableString>() {
+                Some(k) => k.as_str() == key,
+                None => k.to_string() == key,
+            })
+    };
+    let Some(key) = map.keys().find(|key| !is_known(key.as_str())) else {
+        return Ok(());
+    };
+    let known: Vec<String> = known.iter().map(|k| k.to_string()).collect();
+    let hint = match closest(key, &known) {
+        Some(k) => format!("did you mean `{k}`? the options are: {}", known.join(", ")),
+        None => format!("the options are: {}", known.join(", ")),
+    };
+    Err(hapl_error(
+        "invalid-argument",
+        format!("`{function}` has no option `{key}`"),
+        Some(&hint),
+        pos,
+    ))
 }
 
 /// "the integer 10", "the string \"10\"": how messages name a value the script gave.
