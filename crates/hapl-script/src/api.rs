@@ -313,13 +313,16 @@ fn add(ctx: NativeCallContext, p: &mut PlatformHandle, obj: Map, mut opts: Map) 
         .and_then(|m| m.read_lock::<Map>())
         .and_then(|m| m.get("name").cloned())
         .and_then(|n| n.into_immutable_string().ok());
-    let mut at = String::new();
-    let value = match plain_map(obj, &mut at) {
+    let value = match plain_map(obj) {
         Ok(v) => v,
-        Err(found) => {
+        Err(e) => {
             return Err(hapl_error(
                 "invalid-object",
-                format!("cannot use this map as an object: `{at}` is {found}, not plain data"),
+                format!(
+                    "cannot use this map as an object: `{}` is {}, not plain data",
+                    e.path(),
+                    e.found
+                ),
                 Some("objects hold maps, arrays, strings, numbers, booleans and `()` only"),
                 pos,
             ))
@@ -366,25 +369,54 @@ fn add(ctx: NativeCallContext, p: &mut PlatformHandle, obj: Map, mut opts: Map) 
     Ok(())
 }
 
+/// A value that is not plain data: where (its path's parts, innermost first, collected only on
+/// this error path) and what it is.
+struct NotPlain {
+    parts: Vec<PathPart>,
+    found: String,
+}
+
+enum PathPart {
+    Key(String),
+    Index(usize),
+}
+
+impl NotPlain {
+    /// The path as `spec.containers[0].name`.
+    fn path(&self) -> String {
+        let mut path = String::new();
+        for part in self.parts.iter().rev() {
+            match part {
+                PathPart::Key(key) => {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(key);
+                }
+                PathPart::Index(i) => path.push_str(&format!("[{i}]")),
+            }
+        }
+        path
+    }
+}
+
 /// A script map as plain data, consumed (this runs for every object, so it is direct rather
-/// than serde's generic path). On error, `path` names the value that is not plain data and the
-/// result describes it.
-fn plain_map(map: Map, path: &mut String) -> Result<serde_json::Value, String> {
+/// than serde's generic path).
+fn plain_map(map: Map) -> Result<serde_json::Value, NotPlain> {
     let mut out = serde_json::Map::with_capacity(map.len());
     for (key, value) in map {
-        let len = path.len();
-        if len > 0 {
-            path.push('.');
-        }
-        path.push_str(&key);
-        let value = plain(value, path)?;
-        path.truncate(len);
-        out.insert(key.into(), value);
+        match plain(value) {
+            Ok(value) => out.insert(key.into(), value),
+            Err(mut e) => {
+                e.parts.push(PathPart::Key(key.into()));
+                return Err(e);
+            }
+        };
     }
     Ok(serde_json::Value::Object(out))
 }
 
-fn plain(value: Dynamic, path: &mut String) -> Result<serde_json::Value, String> {
+fn plain(value: Dynamic) -> Result<serde_json::Value, NotPlain> {
     use serde_json::Value;
     let value = value.flatten();
     Ok(if value.is_unit() {
@@ -400,15 +432,18 @@ fn plain(value: Dynamic, path: &mut String) -> Result<serde_json::Value, String>
     } else if let Ok(c) = value.as_char() {
         Value::String(c.to_string())
     } else if value.is_map() {
-        return plain_map(value.cast::<Map>(), path);
+        return plain_map(value.cast::<Map>());
     } else if value.is_array() {
         let array = value.into_array().expect("checked");
         let mut out = Vec::with_capacity(array.len());
         for (i, item) in array.into_iter().enumerate() {
-            let len = path.len();
-            path.push_str(&format!("[{i}]"));
-            out.push(plain(item, path)?);
-            path.truncate(len);
+            match plain(item) {
+                Ok(v) => out.push(v),
+                Err(mut e) => {
+                    e.parts.push(PathPart::Index(i));
+                    return Err(e);
+                }
+            }
         }
         Value::Array(out)
     } else if value.is_blob() {
@@ -421,7 +456,10 @@ fn plain(value: Dynamic, path: &mut String) -> Result<serde_json::Value, String>
                 .collect(),
         )
     } else {
-        return Err(describe(value));
+        return Err(NotPlain {
+            parts: Vec::new(),
+            found: describe(value),
+        });
     })
 }
 
@@ -850,4 +888,24 @@ fn waive(
         origin,
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{evaluate_str, Options};
+
+    #[test]
+    fn a_value_that_is_not_data_is_named_by_its_path() {
+        let script = r#"let p = platform("t");
+p.add(#{ apiVersion: "v1", kind: "ConfigMap", metadata: #{ name: "c" },
+         data: #{ items: [1, #{ f: |x| x }] } });
+p"#;
+        let failure = evaluate_str("t.rhai", script, &Options::default()).unwrap_err();
+        let message = &failure.diagnostics[0].message;
+        assert!(
+            message.starts_with("cannot use this map as an object: `data.items[1].f` is "),
+            "{message}"
+        );
+        assert_eq!(failure.diagnostics[0].primary.as_ref().unwrap().line, 2);
+    }
 }
