@@ -119,7 +119,7 @@ class Hapl:
     def one_change(self, script, changed, repo):
         """The one-change twin of a hand-written script: the first quantity ("128Mi", "5Gi")
         that, grown by one, makes `hapl plan` report a change (exit 2). Not every quantity does:
-        the node's memory only feeds the budget, and an adopted claim's size is refused."""
+        the node's memory only feeds the budget."""
         text = open(script).read()
         for m in re.finditer(r'"(\d+)(Gi|Mi)"', text):
             with open(changed, "w") as f:
