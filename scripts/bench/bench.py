@@ -99,13 +99,7 @@ class Hapl:
             lib = os.path.join(self.root, "lib")
             if os.path.isdir(lib):
                 shutil.copytree(lib, os.path.join(d, "lib"))
-            # One change: the first size in the script grows by 1 (e.g. "5Gi" -> "6Gi").
-            m = re.search(r'"(\d+)(Gi|Mi)"', text)
-            if m:
-                with open(changed, "w") as f:
-                    f.write(text[:m.start()] + f'"{int(m.group(1)) + 1}{m.group(2)}"' + text[m.end():])
-            else:
-                changed = None
+            # The one change is picked once the plan repo exists (see one_change).
         else:
             gen = os.path.join(HERE, "gen_platform.py")
             subprocess.run([sys.executable, gen, str(n), script], check=True)
@@ -114,11 +108,30 @@ class Hapl:
         r = self.run(self.argv(script, "render", "--out", tree)[1:])
         if r.returncode != 0:
             raise SystemExit(f"hapl render failed on {script}:\n{r.stderr}")
-        self.scripts[case] = (script, changed)
         self.trees[case] = tree
         if self.plan:
             self.repos[case] = self.make_repo(d, script, tree)
+        if n is None:
+            changed = self.one_change(script, changed, self.repos[case]) if self.plan else None
+        self.scripts[case] = (script, changed)
         return count_files(tree)
+
+    def one_change(self, script, changed, repo):
+        """The one-change twin of a hand-written script: the first quantity ("128Mi", "5Gi")
+        that, grown by one, makes `hapl plan` report a change (exit 2). Not every quantity does:
+        the node's memory only feeds the budget."""
+        text = open(script).read()
+        for m in re.finditer(r'"(\d+)(Gi|Mi)"', text):
+            with open(changed, "w") as f:
+                f.write(text[:m.start()] + f'"{int(m.group(1)) + 1}{m.group(2)}"' + text[m.end():])
+            shutil.copy(changed, os.path.join(repo, "platform-change.rhai"))
+            args = self.argv("platform-change.rhai", "plan")[1:] + (["--repo", repo] if self.plan["repo_flag"] else [])
+            if self.run(args, cwd=repo).returncode == 2:
+                line = text.count("\n", 0, m.start()) + 1
+                log(f"   one change: {m.group(0)} on line {line} of {os.path.basename(script)}")
+                return changed
+        log(f"   NOTE: no quantity in {os.path.basename(script)} makes a one-change plan; that row is left out")
+        return None
 
     def make_repo(self, d, script, tree):
         """A git repo holding the script and what hapl itself wrote for it: `apply-to-git` when

@@ -3,7 +3,7 @@
 
 use serde_json::Value;
 
-use crate::yaml::resolve_plain;
+use crate::yaml::plain_is_string;
 
 /// How a repository writes YAML.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -56,22 +56,48 @@ pub fn flow(value: &Value) -> String {
     }
 }
 
+/// Whether `s` can be written plain: one pass over it (every string the emitter writes is
+/// asked), then the YAML 1.1 resolution.
 fn plain_ok(s: &str) -> bool {
-    let indicator = s.starts_with([
-        '?', ':', ',', '[', ']', '{', '}', '#', '&', '*', '!', '|', '>', '\'', '"', '%', '@', '`',
-    ]);
-    let dash = s.starts_with('-') && (s.len() == 1 || s.starts_with("- ") || s.starts_with("---"));
-    !s.is_empty()
-        && s == s.trim()
-        && !indicator
-        && !dash
-        && !s.contains(": ")
-        && !s.contains(" #")
-        && !s.ends_with(':')
-        && !s.contains(['{', '}', '[', ']', ','])
-        && !s.chars().any(|c| c.is_control())
-        && s != "<<"
-        && matches!(resolve_plain(s), Value::String(_))
+    let (Some(first), Some(last)) = (s.chars().next(), s.chars().next_back()) else {
+        return false;
+    };
+    let indicator = matches!(
+        first,
+        '?' | ':'
+            | ','
+            | '['
+            | ']'
+            | '{'
+            | '}'
+            | '#'
+            | '&'
+            | '*'
+            | '!'
+            | '|'
+            | '>'
+            | '\''
+            | '"'
+            | '%'
+            | '@'
+            | '`'
+    );
+    let dash = first == '-' && (s.len() == 1 || s.starts_with("- ") || s.starts_with("---"));
+    if indicator || dash || first.is_whitespace() || last.is_whitespace() || last == ':' {
+        return false;
+    }
+    let mut prev = first;
+    for c in s.chars() {
+        if c.is_control()
+            || matches!(c, '{' | '}' | '[' | ']' | ',')
+            || (prev == ':' && c == ' ')
+            || (prev == ' ' && c == '#')
+        {
+            return false;
+        }
+        prev = c;
+    }
+    s != "<<" && plain_is_string(s)
 }
 
 /// Whether a multi-line string can be a literal block (`|`): YAML allows no control characters

@@ -642,17 +642,43 @@ fn scalar_value(value: &str, style: ScalarStyle, tag: Option<&str>) -> Value {
     resolve_plain(value)
 }
 
-/// The YAML 1.1 resolution Kubernetes' YAML reader applies to plain scalars.
-pub fn resolve_plain(s: &str) -> Value {
+/// Whether a plain scalar reads back as this string (what `resolve_plain` would say, without
+/// allocating: the emitter asks this for every string it writes).
+pub fn plain_is_string(s: &str) -> bool {
+    keyword(s).is_none() && (!could_be_number(s) || matches!(resolve_plain(s), Value::String(_)))
+}
+
+fn keyword(s: &str) -> Option<Value> {
     match s {
-        "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
+        "" | "~" | "null" | "Null" | "NULL" => Some(Value::Null),
         "true" | "True" | "TRUE" | "yes" | "Yes" | "YES" | "on" | "On" | "ON" => {
-            return Value::Bool(true)
+            Some(Value::Bool(true))
         }
         "false" | "False" | "FALSE" | "no" | "No" | "NO" | "off" | "Off" | "OFF" => {
-            return Value::Bool(false)
+            Some(Value::Bool(false))
         }
-        _ => {}
+        _ => None,
+    }
+}
+
+/// Every number `resolve_plain` reads is made of these bytes (an optional sign, then digits,
+/// `_`, the `0x`/`0o`/`0b` prefixes, hex digits, a float's `.`, exponent and sign) and has a
+/// digit: anything else is a string.
+fn could_be_number(s: &str) -> bool {
+    let digits = s.strip_prefix(['-', '+']).unwrap_or(s);
+    digits
+        .bytes()
+        .all(|b| b.is_ascii_hexdigit() || matches!(b, b'_' | b'x' | b'o' | b'.' | b'+' | b'-'))
+        && digits.bytes().any(|b| b.is_ascii_digit())
+}
+
+/// The YAML 1.1 resolution Kubernetes' YAML reader applies to plain scalars.
+pub fn resolve_plain(s: &str) -> Value {
+    if let Some(v) = keyword(s) {
+        return v;
+    }
+    if !could_be_number(s) {
+        return Value::String(s.to_owned());
     }
     let (neg, digits) = match s.strip_prefix('-') {
         Some(rest) => (true, rest),

@@ -1,6 +1,7 @@
 //! What scripts can call: `platform(...)`, `p.add(...)`, and the small helpers modules use.
 
 use std::cell::RefCell;
+use std::collections::HashSet;
 use std::rc::Rc;
 
 use hapl_core::quantity::{is_exact_version, parse_quantity};
@@ -25,6 +26,9 @@ pub(crate) struct PlatformState {
     pub platform: Platform,
     /// Problems found while building (invalid objects), reported together at the end.
     pub diagnostics: Vec<Diagnostic>,
+    /// (kind, namespace or "", name) of every object added so far: `has_object` is called for
+    /// every chart source a module declares, and a scan of the objects made that quadratic.
+    declared: HashSet<(&'static str, String, String)>,
 }
 
 /// The name of the top-level script, for call sites Rhai reports without a source.
@@ -232,6 +236,7 @@ fn new_platform(ctx: &NativeCallContext, name: &str, mut opts: Map) -> RhaiResul
     Ok(PlatformHandle(Rc::new(RefCell::new(PlatformState {
         platform,
         diagnostics: Vec::new(),
+        declared: HashSet::new(),
     }))))
 }
 
@@ -308,13 +313,16 @@ fn add(ctx: NativeCallContext, p: &mut PlatformHandle, obj: Map, mut opts: Map) 
         .and_then(|m| m.read_lock::<Map>())
         .and_then(|m| m.get("name").cloned())
         .and_then(|n| n.into_immutable_string().ok());
-    let mut at = String::new();
-    let value = match plain_map(obj, &mut at) {
+    let value = match plain_map(obj) {
         Ok(v) => v,
-        Err(found) => {
+        Err(e) => {
             return Err(hapl_error(
                 "invalid-object",
-                format!("cannot use this map as an object: `{at}` is {found}, not plain data"),
+                format!(
+                    "cannot use this map as an object: `{}` is {}, not plain data",
+                    e.path(),
+                    e.found
+                ),
                 Some("objects hold maps, arrays, strings, numbers, booleans and `()` only"),
                 pos,
             ))
@@ -324,6 +332,11 @@ fn add(ctx: NativeCallContext, p: &mut PlatformHandle, obj: Map, mut opts: Map) 
     match Resource::from_value(value) {
         Ok(resource) => {
             let component = component.unwrap_or_else(|| default_component(&resource));
+            state.declared.insert((
+                resource.kind(),
+                resource.namespace().unwrap_or("").to_owned(),
+                resource.name().to_owned(),
+            ));
             state.platform.objects.push(PlatformObject {
                 resource,
                 origin,
@@ -356,25 +369,54 @@ fn add(ctx: NativeCallContext, p: &mut PlatformHandle, obj: Map, mut opts: Map) 
     Ok(())
 }
 
+/// A value that is not plain data: where (its path's parts, innermost first, collected only on
+/// this error path) and what it is.
+struct NotPlain {
+    parts: Vec<PathPart>,
+    found: String,
+}
+
+enum PathPart {
+    Key(String),
+    Index(usize),
+}
+
+impl NotPlain {
+    /// The path as `spec.containers[0].name`.
+    fn path(&self) -> String {
+        let mut path = String::new();
+        for part in self.parts.iter().rev() {
+            match part {
+                PathPart::Key(key) => {
+                    if !path.is_empty() {
+                        path.push('.');
+                    }
+                    path.push_str(key);
+                }
+                PathPart::Index(i) => path.push_str(&format!("[{i}]")),
+            }
+        }
+        path
+    }
+}
+
 /// A script map as plain data, consumed (this runs for every object, so it is direct rather
-/// than serde's generic path). On error, `path` names the value that is not plain data and the
-/// result describes it.
-fn plain_map(map: Map, path: &mut String) -> Result<serde_json::Value, String> {
+/// than serde's generic path).
+fn plain_map(map: Map) -> Result<serde_json::Value, NotPlain> {
     let mut out = serde_json::Map::with_capacity(map.len());
     for (key, value) in map {
-        let len = path.len();
-        if len > 0 {
-            path.push('.');
-        }
-        path.push_str(&key);
-        let value = plain(value, path)?;
-        path.truncate(len);
-        out.insert(key.into(), value);
+        match plain(value) {
+            Ok(value) => out.insert(key.into(), value),
+            Err(mut e) => {
+                e.parts.push(PathPart::Key(key.into()));
+                return Err(e);
+            }
+        };
     }
     Ok(serde_json::Value::Object(out))
 }
 
-fn plain(value: Dynamic, path: &mut String) -> Result<serde_json::Value, String> {
+fn plain(value: Dynamic) -> Result<serde_json::Value, NotPlain> {
     use serde_json::Value;
     let value = value.flatten();
     Ok(if value.is_unit() {
@@ -390,15 +432,18 @@ fn plain(value: Dynamic, path: &mut String) -> Result<serde_json::Value, String>
     } else if let Ok(c) = value.as_char() {
         Value::String(c.to_string())
     } else if value.is_map() {
-        return plain_map(value.cast::<Map>(), path);
+        return plain_map(value.cast::<Map>());
     } else if value.is_array() {
         let array = value.into_array().expect("checked");
         let mut out = Vec::with_capacity(array.len());
         for (i, item) in array.into_iter().enumerate() {
-            let len = path.len();
-            path.push_str(&format!("[{i}]"));
-            out.push(plain(item, path)?);
-            path.truncate(len);
+            match plain(item) {
+                Ok(v) => out.push(v),
+                Err(mut e) => {
+                    e.parts.push(PathPart::Index(i));
+                    return Err(e);
+                }
+            }
         }
         Value::Array(out)
     } else if value.is_blob() {
@@ -411,7 +456,10 @@ fn plain(value: Dynamic, path: &mut String) -> Result<serde_json::Value, String>
                 .collect(),
         )
     } else {
-        return Err(describe(value));
+        return Err(NotPlain {
+            parts: Vec::new(),
+            found: describe(value),
+        });
     })
 }
 
@@ -457,11 +505,9 @@ pub(crate) fn register(engine: &mut Engine) {
     engine.register_fn(
         "has_object",
         |p: &mut PlatformHandle, kind: &str, namespace: &str, name: &str| {
-            p.0.borrow().platform.objects.iter().any(|o| {
-                o.resource.kind() == kind
-                    && o.resource.name() == name
-                    && o.resource.namespace().unwrap_or("") == namespace
-            })
+            p.0.borrow()
+                .declared
+                .contains(&(kind, namespace.to_owned(), name.to_owned()))
         },
     );
     // Bytes requested by the claims on a StorageClass so far (PersistentVolumeClaims), so a
@@ -565,7 +611,10 @@ pub(crate) fn register(engine: &mut Engine) {
         },
     );
     register_waivers(engine);
-    engine.register_fn("check_options", check_options);
+    // Pure: it only reads the options (a method-style `&mut` is how Rhai passes them uncopied).
+    rhai::FuncRegistration::new("check_options")
+        .with_purity(true)
+        .register_into_engine(engine, check_options);
     engine.register_fn("describe", describe);
     engine.register_fn("is_quantity", |v: Dynamic| {
         v.into_string()
@@ -590,9 +639,10 @@ pub(crate) fn register(engine: &mut Engine) {
 }
 
 /// Fails when `opts` is not a map or has a key `known` does not list (with a suggestion).
+/// `opts` is borrowed, not copied: modules call this for every options map they take.
 fn check_options(
     ctx: NativeCallContext,
-    opts: Dynamic,
+    opts: &mut Dynamic,
     known: rhai::Array,
     function: &str,
 ) -> RhaiResult<()> {
@@ -608,22 +658,28 @@ fn check_options(
             pos,
         ));
     };
-    let known: Vec<String> = known.into_iter().map(|k| k.to_string()).collect();
-    for key in map.keys() {
-        if !known.iter().any(|k| k == key.as_str()) {
-            let hint = match closest(key, &known) {
-                Some(k) => format!("did you mean `{k}`? the options are: {}", known.join(", ")),
-                None => format!("the options are: {}", known.join(", ")),
-            };
-            return Err(hapl_error(
-                "invalid-argument",
-                format!("`{function}` has no option `{key}`"),
-                Some(&hint),
-                pos,
-            ));
-        }
-    }
-    Ok(())
+    let is_known = |key: &str| {
+        known
+            .iter()
+            .any(|k| match k.read_lock::<ImmutableString>() {
+                Some(k) => k.as_str() == key,
+                None => k.to_string() == key,
+            })
+    };
+    let Some(key) = map.keys().find(|key| !is_known(key.as_str())) else {
+        return Ok(());
+    };
+    let known: Vec<String> = known.iter().map(|k| k.to_string()).collect();
+    let hint = match closest(key, &known) {
+        Some(k) => format!("did you mean `{k}`? the options are: {}", known.join(", ")),
+        None => format!("the options are: {}", known.join(", ")),
+    };
+    Err(hapl_error(
+        "invalid-argument",
+        format!("`{function}` has no option `{key}`"),
+        Some(&hint),
+        pos,
+    ))
 }
 
 /// "the integer 10", "the string \"10\"": how messages name a value the script gave.
@@ -832,4 +888,24 @@ fn waive(
         origin,
     });
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::{evaluate_str, Options};
+
+    #[test]
+    fn a_value_that_is_not_data_is_named_by_its_path() {
+        let script = r#"let p = platform("t");
+p.add(#{ apiVersion: "v1", kind: "ConfigMap", metadata: #{ name: "c" },
+         data: #{ items: [1, #{ f: |x| x }] } });
+p"#;
+        let failure = evaluate_str("t.rhai", script, &Options::default()).unwrap_err();
+        let message = &failure.diagnostics[0].message;
+        assert!(
+            message.starts_with("cannot use this map as an object: `data.items[1].f` is "),
+            "{message}"
+        );
+        assert_eq!(failure.diagnostics[0].primary.as_ref().unwrap().line, 2);
+    }
 }

@@ -103,9 +103,17 @@ impl Renderer {
         for hint in &diag.hints {
             report = report.with_help(hint);
         }
+        // Only the files this diagnostic shows: ariadne indexes the lines of every source it is
+        // given, and the stdlib alone is thousands of lines (most of `hapl plan`'s time on a
+        // platform with a few warnings went there).
+        let shown = |name: &str| {
+            diag.primary.as_ref().is_some_and(|s| s.file == name)
+                || diag.labels.iter().any(|l| l.span.file == name)
+        };
         let cache = ariadne::sources(
             sources
                 .iter()
+                .filter(|(n, _)| shown(n))
                 .map(|(n, t)| (n.to_owned(), t.to_owned()))
                 .chain([(String::new(), String::new())]),
         );
