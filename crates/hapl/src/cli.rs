@@ -595,13 +595,19 @@ fn explain(rule: Option<&str>, list: bool) -> i32 {
 /// Write the platform's tree, after the same rule check `plan` runs: a platform with an error
 /// (a plaintext secret, a floating tag, state off the NAS) is not written anywhere.
 fn render(evaluation: &Evaluation, renderer: &Renderer, out: &Path) -> i32 {
-    let findings = hapl_core::rules::check(&evaluation.platform, &rule_settings());
+    // The rules and the rendering read the same platform: one on each core. Nothing is
+    // written before the rules are through.
+    let platform = &evaluation.platform;
+    let (findings, tree) = std::thread::scope(|s| {
+        let rules = s.spawn(|| hapl_core::rules::check(platform, &rule_settings()));
+        let tree = hapl_repo::render_tree(platform);
+        (rules.join().expect("the rules do not panic"), tree)
+    });
     print_diagnostics(renderer, &findings, &evaluation.sources);
     if findings.iter().any(Diagnostic::is_error) {
         eprintln!("error: the platform breaks the rules above; nothing was written");
         return EXIT_ERROR;
     }
-    let tree = hapl_repo::render_tree(&evaluation.platform);
     match hapl_repo::write_render(out, &tree) {
         Ok(()) => {
             println!(
