@@ -1,6 +1,6 @@
 //! Reading the state of a repository through git plumbing.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
 use sha1::Digest;
@@ -8,6 +8,9 @@ use sha1::Digest;
 use super::cmd::Git;
 use super::error::ApplyError;
 use super::journal::Entry;
+
+/// Paths given to one git command: well under any system's argument limit.
+const PATHS_PER_RUN: usize = 500;
 
 /// Lowercase hex of a digest.
 pub(crate) fn hex(bytes: &[u8]) -> String {
@@ -212,16 +215,15 @@ impl Repo {
         if paths.is_empty() {
             return Ok(out);
         }
-        let mut args = vec!["ls-tree", "-z", commit, "--"];
-        args.extend_from_slice(paths);
-        for line in lines_z(&self.git.run(&args)?) {
+        let wanted: BTreeSet<&str> = paths.iter().copied().collect();
+        for line in self.per_chunk(&["ls-tree", "-z", commit, "--"], paths)? {
             // <mode> SP <type> SP <id> TAB <path>
             let Some((meta, path)) = line.split_once('\t') else {
                 continue;
             };
             let mut parts = meta.split(' ');
             if let (Some(mode), Some(kind), Some(id)) = (parts.next(), parts.next(), parts.next()) {
-                if paths.contains(&path) {
+                if wanted.contains(path) {
                     let entry = Entry {
                         mode: mode.to_owned(),
                         id: id.to_owned(),
@@ -243,9 +245,8 @@ impl Repo {
         if paths.is_empty() {
             return Ok(out);
         }
-        let mut args = vec!["ls-files", "-s", "-z", "--"];
-        args.extend_from_slice(paths);
-        for line in lines_z(&self.git.run(&args)?) {
+        let wanted: BTreeSet<&str> = paths.iter().copied().collect();
+        for line in self.per_chunk(&["ls-files", "-s", "-z", "--"], paths)? {
             // <mode> SP <id> SP <stage> TAB <path>
             let Some((meta, path)) = line.split_once('\t') else {
                 continue;
@@ -253,7 +254,7 @@ impl Repo {
             let mut parts = meta.split(' ');
             if let (Some(mode), Some(id), Some(stage)) = (parts.next(), parts.next(), parts.next())
             {
-                if paths.contains(&path) {
+                if wanted.contains(path) {
                     let entry = Entry {
                         mode: mode.to_owned(),
                         id: id.to_owned(),
@@ -267,15 +268,25 @@ impl Repo {
         Ok(out)
     }
 
+    /// The NUL-separated output fields of `git <args> <paths>`, run on at most
+    /// [`PATHS_PER_RUN`] paths at a time (a plan may change more files than one command line
+    /// holds: "Argument list too long").
+    fn per_chunk(&self, args: &[&str], paths: &[&str]) -> Result<Vec<String>, ApplyError> {
+        let mut out = Vec::new();
+        for chunk in paths.chunks(PATHS_PER_RUN) {
+            let mut all = args.to_vec();
+            all.extend_from_slice(chunk);
+            out.extend(lines_z(&self.git.run(&all)?));
+        }
+        Ok(out)
+    }
+
     /// Refuse paths with a `filter` attribute: hapl commits exactly the bytes it writes.
     pub(crate) fn check_attributes(&self, paths: &[&str]) -> Result<(), ApplyError> {
         if paths.is_empty() {
             return Ok(());
         }
-        let mut args = vec!["check-attr", "-z", "filter", "--"];
-        args.extend_from_slice(paths);
-        let out = self.git.run(&args)?;
-        let fields: Vec<String> = lines_z(&out).collect();
+        let fields = self.per_chunk(&["check-attr", "-z", "filter", "--"], paths)?;
         for triple in fields.chunks(3) {
             if let [path, _, value] = triple {
                 if value != "unspecified" && value != "unset" {
