@@ -231,7 +231,12 @@ impl<'a> Placer<'a> {
     /// A folder the repo keeps flat: objects' files directly in it, none in folders below.
     fn is_flat(&self, dir: &str) -> bool {
         let below = format!("{dir}/");
-        self.object_dirs.contains(dir) && !self.object_dirs.iter().any(|d| d.starts_with(&below))
+        self.object_dirs.contains(dir)
+            && !self
+                .object_dirs
+                .range(below.clone()..)
+                .next()
+                .is_some_and(|d| d.starts_with(&below))
     }
 
     fn dir(&self, obj: &PlatformObject) -> String {

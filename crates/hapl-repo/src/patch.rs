@@ -49,12 +49,11 @@ pub fn same(a: &Value, b: &Value) -> bool {
 /// values are the same: a HelmRelease's `spec.values` (Helm deletes a chart default for a
 /// `null`, and a chart may test whether `8080` is a string).
 pub fn same_doc(a: &Value, b: &Value) -> bool {
-    same_in(
-        Some(a),
-        Some(b),
-        free_form(a) || free_form(b),
-        &mut Vec::new(),
-    )
+    if free_form(a) || free_form(b) {
+        same_in(Some(a), Some(b), true, &mut Vec::new())
+    } else {
+        same(a, b)
+    }
 }
 
 /// Whether a document holds free-form data hapl must compare exactly (see [`same_doc`]).
@@ -75,12 +74,15 @@ fn same_in(a: Option<&Value>, b: Option<&Value>, free: bool, path: &mut Vec<Stri
         (None, None) => true,
         (Some(v), None) | (None, Some(v)) => !exact && is_empty(v),
         (Some(a), Some(b)) if exact => a == b,
-        (Some(Value::Object(x)), Some(Value::Object(y))) => x.keys().chain(y.keys()).all(|k| {
-            path.push(k.clone());
-            let r = same_in(x.get(k), y.get(k), free, path);
-            path.pop();
-            r
-        }),
+        (Some(Value::Object(x)), Some(Value::Object(y))) => {
+            let only_in_y = y.keys().filter(|k| !x.contains_key(*k));
+            x.keys().chain(only_in_y).all(|k| {
+                path.push(k.clone());
+                let r = same_in(x.get(k), y.get(k), free, path);
+                path.pop();
+                r
+            })
+        }
         (Some(Value::Array(x)), Some(Value::Array(y))) => {
             path.push("#".into());
             let r = x.len() == y.len()
@@ -126,6 +128,13 @@ struct Ctx<'a> {
 impl Ctx<'_> {
     /// [`same_doc`]'s equality for the values at `path` + `child` (the current node if `None`).
     fn same(&mut self, child: Option<&str>, a: Option<&Value>, b: Option<&Value>) -> bool {
+        if !self.free {
+            return match (a, b) {
+                (Some(a), Some(b)) => same(a, b),
+                (Some(v), None) | (None, Some(v)) => is_empty(v),
+                (None, None) => true,
+            };
+        }
         if let Some(c) = child {
             self.path.push(c.to_owned());
         }
