@@ -363,6 +363,15 @@ fn corpus_repos_load_and_declaring_their_objects_unchanged_plans_nothing() {
         let repo =
             hapl_repo::repo::read(&dir, false).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         assert!(repo.document_count() > 10, "{}", dir.display());
+        // The lean read (what `hapl plan` uses: no node trees kept) knows the same.
+        let lean = hapl_repo::repo::read_lean(&dir, false).unwrap();
+        assert_eq!(lean.objects, repo.objects, "{}", dir.display());
+        assert_eq!(lean.modelines(), repo.modelines(), "{}", dir.display());
+        assert_eq!(lean.document_count(), repo.document_count());
+        assert_eq!(lean.hashes, repo.hashes);
+        assert!(lean.files.iter().all(|(path, f)| f.docs.is_empty()
+            || path.ends_with("kustomization.yaml")
+            || path.ends_with("kustomization.yml")));
         let nothing =
             plan_repo(&Platform::new("home", "pi"), &repo, &PlanOptions::default()).unwrap();
         assert!(

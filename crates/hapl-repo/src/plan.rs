@@ -181,7 +181,7 @@ impl Work<'_> {
 
 /// Plan the platform against the repository in `dir` (a missing `dir` is an empty repo).
 pub fn plan(platform: &Platform, dir: &Path, options: &PlanOptions) -> Result<Plan, PlanError> {
-    let repo = repo::read(dir, options.keep_going).map_err(PlanError::Read)?;
+    let repo = repo::read_lean(dir, options.keep_going).map_err(PlanError::Read)?;
     let mut plan = plan_repo(platform, &repo, options)?;
     plan.base_commit = base_commit(dir);
     Ok(plan)

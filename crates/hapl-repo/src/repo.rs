@@ -51,6 +51,8 @@ pub struct RepoFile {
     pub encrypted: bool,
     /// Uses `${VAR}` substitutions (Flux `postBuild`): values are read as written.
     pub substituted: bool,
+    /// Documents with content (counted before a lean read drops `docs`).
+    pub documents: usize,
 }
 
 /// Where an object lives.
@@ -163,6 +165,21 @@ fn is_chart_template(path: &str, paths: &[String]) -> bool {
 
 /// Read every YAML file under `root`. A missing root is an empty repository.
 pub fn read(root: &Path, keep_going: bool) -> Result<Repo, ReadError> {
+    read_with(root, keep_going, true)
+}
+
+/// [`read`], keeping each file's text and values but not its node tree (only the
+/// `kustomization.yaml` files keep theirs): what a plan needs, at a fraction of the memory. The
+/// plan parses again the few files it edits.
+pub fn read_lean(root: &Path, keep_going: bool) -> Result<Repo, ReadError> {
+    read_with(root, keep_going, false)
+}
+
+fn is_kustomization(path: &str) -> bool {
+    path.ends_with("kustomization.yaml") || path.ends_with("kustomization.yml")
+}
+
+fn read_with(root: &Path, keep_going: bool, keep_trees: bool) -> Result<Repo, ReadError> {
     let mut repo = Repo {
         root: root.to_owned(),
         ..Repo::default()
@@ -188,102 +205,136 @@ pub fn read(root: &Path, keep_going: bool) -> Result<Repo, ReadError> {
             why: "symbolic link (not followed)".into(),
         });
     }
-    for path in &paths {
-        if !is_yaml(path) {
-            continue;
+    // `kustomization.yaml` files first: the namespaces they set are inherited by the objects
+    // of their folders. Then each other file is read and indexed in turn, so that without
+    // `keep_trees` only one node tree is alive at a time.
+    let yaml_paths: Vec<&String> = paths.iter().filter(|p| is_yaml(p)).collect();
+    for path in yaml_paths.iter().filter(|p| is_kustomization(p)) {
+        if let Some(file) = load_file(root, path, &paths, keep_going, &mut repo)? {
+            repo.files.insert((*path).clone(), file);
         }
-        if is_chart_template(path, &paths) {
-            repo.not_inspected.push(NotInspected {
-                file: path.clone(),
-                why: "Helm chart template".into(),
-            });
-            continue;
+    }
+    let namespaces = kustomization_namespaces(&repo.files);
+    let mut objects = BTreeMap::new();
+    for path in yaml_paths.iter().filter(|p| !is_kustomization(p)) {
+        if let Some(mut file) = load_file(root, path, &paths, keep_going, &mut repo)? {
+            index_file(&mut objects, &namespaces, path, &file);
+            if !keep_trees {
+                file.docs = Vec::new();
+            }
+            repo.files.insert((*path).clone(), file);
         }
-        let size = fs::metadata(root.join(path))
-            .map_err(|e| io_finding(path, e))?
-            .len();
-        if size > MAX_FILE_BYTES {
+    }
+    repo.objects = objects;
+    repo.not_inspected.sort();
+    repo.findings
+        .sort_by(|a, b| (&a.file, a.line).cmp(&(&b.file, b.line)));
+    repo.paths = paths;
+    Ok(repo)
+}
+
+/// One YAML file, read and parsed; `None` when it is skipped (a chart template, not YAML with
+/// `keep_going`, ...), with the reason recorded in `repo`.
+fn load_file(
+    root: &Path,
+    path: &str,
+    paths: &[String],
+    keep_going: bool,
+    repo: &mut Repo,
+) -> Result<Option<RepoFile>, ReadError> {
+    let io_finding = |file: &str, e: std::io::Error| {
+        ReadError(Finding {
+            file: file.to_owned(),
+            line: 0,
+            message: format!("cannot read: {e}"),
+        })
+    };
+    if is_chart_template(path, paths) {
+        repo.not_inspected.push(NotInspected {
+            file: path.to_owned(),
+            why: "Helm chart template".into(),
+        });
+        return Ok(None);
+    }
+    let size = fs::metadata(root.join(path))
+        .map_err(|e| io_finding(path, e))?
+        .len();
+    if size > MAX_FILE_BYTES {
+        let finding = Finding {
+            file: path.to_owned(),
+            line: 0,
+            message: format!(
+                "file of {} MiB; hapl reads YAML files up to {} MiB",
+                size >> 20,
+                MAX_FILE_BYTES >> 20
+            ),
+        };
+        if keep_going {
+            repo.findings.push(finding);
+            return Ok(None);
+        }
+        return Err(ReadError(finding));
+    }
+    let bytes = fs::read(root.join(path)).map_err(|e| io_finding(path, e))?;
+    repo.hashes.insert(path.to_owned(), sha256_hex(&bytes));
+    let text = match String::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
             let finding = Finding {
-                file: path.clone(),
-                line: 0,
-                message: format!(
-                    "file of {} MiB; hapl reads YAML files up to {} MiB",
-                    size >> 20,
-                    MAX_FILE_BYTES >> 20
-                ),
+                file: path.to_owned(),
+                line: valid.iter().filter(|b| **b == b'\n').count() + 1,
+                message: format!("not UTF-8 ({e})"),
             };
             if keep_going {
                 repo.findings.push(finding);
-                continue;
+                return Ok(None);
             }
             return Err(ReadError(finding));
         }
-        let bytes = fs::read(root.join(path)).map_err(|e| io_finding(path, e))?;
-        repo.hashes.insert(path.clone(), sha256_hex(&bytes));
-        let text = match String::from_utf8(bytes) {
-            Ok(t) => t,
-            Err(e) => {
-                let valid = &e.as_bytes()[..e.utf8_error().valid_up_to()];
-                let finding = Finding {
-                    file: path.clone(),
-                    line: valid.iter().filter(|b| **b == b'\n').count() + 1,
-                    message: format!("not UTF-8 ({e})"),
-                };
-                if keep_going {
-                    repo.findings.push(finding);
-                    continue;
-                }
-                return Err(ReadError(finding));
+    };
+    let mut fallback = Vec::new();
+    let docs = match yaml::parse(&text) {
+        Ok(docs) => docs,
+        Err(e) if !e.limit && read_with_libyaml(&text).is_some() => {
+            fallback = read_with_libyaml(&text).unwrap_or_default();
+            Vec::new()
+        }
+        Err(e) if text.contains("{{") || text.contains("<<") && text.contains(">>") => {
+            repo.not_inspected.push(NotInspected {
+                file: path.to_owned(),
+                why: format!("template syntax, not YAML (line {}: {})", e.line, e.message),
+            });
+            return Ok(None);
+        }
+        Err(e) => {
+            let finding = Finding {
+                file: path.to_owned(),
+                line: e.line,
+                message: format!("invalid YAML: {}", e.message),
+            };
+            if keep_going {
+                repo.findings.push(finding);
+                return Ok(None);
             }
-        };
-        let mut fallback = Vec::new();
-        let docs = match yaml::parse(&text) {
-            Ok(docs) => docs,
-            Err(e) if !e.limit && read_with_libyaml(&text).is_some() => {
-                fallback = read_with_libyaml(&text).unwrap_or_default();
-                Vec::new()
-            }
-            Err(e) if text.contains("{{") || text.contains("<<") && text.contains(">>") => {
-                repo.not_inspected.push(NotInspected {
-                    file: path.clone(),
-                    why: format!("template syntax, not YAML (line {}: {})", e.line, e.message),
-                });
-                continue;
-            }
-            Err(e) => {
-                let finding = Finding {
-                    file: path.clone(),
-                    line: e.line,
-                    message: format!("invalid YAML: {}", e.message),
-                };
-                if keep_going {
-                    repo.findings.push(finding);
-                    continue;
-                }
-                return Err(ReadError(finding));
-            }
-        };
-        let encrypted = docs.iter().any(|d| {
-            d.root
-                .as_ref()
-                .is_some_and(|r| matches!(&r.kind, yaml::NodeKind::Map(e) if e.iter().any(|(k, _)| yaml::key_str(k) == Some("sops"))))
-        }) || fallback.iter().any(|v| v.get("sops").is_some());
-        let substituted = text.contains("${");
-        repo.files.insert(
-            path.clone(),
-            RepoFile {
-                text,
-                docs,
-                fallback,
-                encrypted,
-                substituted,
-            },
-        );
-    }
-    repo.not_inspected.sort();
-    repo.paths = paths;
-    repo.index();
-    Ok(repo)
+            return Err(ReadError(finding));
+        }
+    };
+    let encrypted = docs.iter().any(|d| {
+        d.root
+            .as_ref()
+            .is_some_and(|r| matches!(&r.kind, yaml::NodeKind::Map(e) if e.iter().any(|(k, _)| yaml::key_str(k) == Some("sops"))))
+    }) || fallback.iter().any(|v| v.get("sops").is_some());
+    let substituted = text.contains("${");
+    let documents = docs.iter().filter(|d| d.root.is_some()).count() + fallback.len();
+    Ok(Some(RepoFile {
+        text,
+        docs,
+        fallback,
+        encrypted,
+        substituted,
+        documents,
+    }))
 }
 
 /// The documents of a file the span-keeping parser rejects, read by libyaml instead.
@@ -363,75 +414,65 @@ pub fn identity_of(value: &Value, inherited_ns: Option<&str>) -> Option<Identity
     Some(Identity::new(group_of(api), kind, ns, name))
 }
 
-impl Repo {
-    fn index(&mut self) {
-        let mut objects: BTreeMap<Identity, Vec<Located>> = BTreeMap::new();
-        let namespaces = kustomization_namespaces(&self.files);
-        for (path, file) in &self.files {
-            if path.ends_with("kustomization.yaml") || path.ends_with("kustomization.yml") {
+/// Add the objects of one file (not a `kustomization.yaml`) to `objects`.
+fn index_file(
+    objects: &mut BTreeMap<Identity, Vec<Located>>,
+    namespaces: &BTreeMap<String, String>,
+    path: &str,
+    file: &RepoFile,
+) {
+    let mut inherited: Option<Option<String>> = None;
+    let docs = file.docs.iter().map(|d| {
+        d.root.as_ref().map(|r| {
+            let lines = (
+                r.line,
+                r.line + file.text[r.start..r.end].matches('\n').count(),
+            );
+            (yaml::to_value(r, &yaml::anchors(r)), lines)
+        })
+    });
+    let fallback = file.fallback.iter().map(|v| Some((v.clone(), (0, 0))));
+    for (i, doc) in docs.chain(fallback).enumerate() {
+        let Some((value, lines)) = doc else { continue };
+        // A top-level list of objects (or a `List`) is read item by item.
+        let items: Vec<Value> = match value {
+            Value::Array(items) => items,
+            Value::Object(ref m) if m.get("kind").and_then(Value::as_str) == Some("List") => m
+                .get("items")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default(),
+            v => vec![v],
+        };
+        let single = items.len() == 1;
+        for mut item in items {
+            let ns = inherited
+                .get_or_insert_with(|| inherited_namespace(namespaces, path).map(str::to_owned))
+                .clone();
+            let Some(id) = identity_of(&item, ns.as_deref()) else {
                 continue;
-            }
-            let mut inherited: Option<Option<String>> = None;
-            let docs = file.docs.iter().map(|d| {
-                d.root.as_ref().map(|r| {
-                    let lines = (
-                        r.line,
-                        r.line + file.text[r.start..r.end].matches('\n').count(),
-                    );
-                    (yaml::to_value(r, &yaml::anchors(r)), lines)
-                })
-            });
-            let fallback = file.fallback.iter().map(|v| Some((v.clone(), (0, 0))));
-            for (i, doc) in docs.chain(fallback).enumerate() {
-                let Some((value, lines)) = doc else { continue };
-                // A top-level list of objects (or a `List`) is read item by item.
-                let items: Vec<Value> = match value {
-                    Value::Array(items) => items,
-                    Value::Object(ref m)
-                        if m.get("kind").and_then(Value::as_str) == Some("List") =>
-                    {
-                        m.get("items")
-                            .and_then(Value::as_array)
-                            .cloned()
-                            .unwrap_or_default()
-                    }
-                    v => vec![v],
-                };
-                let single = items.len() == 1;
-                for mut item in items {
-                    let ns = inherited
-                        .get_or_insert_with(|| {
-                            inherited_namespace(&namespaces, path).map(str::to_owned)
-                        })
-                        .clone();
-                    let Some(id) = identity_of(&item, ns.as_deref()) else {
-                        continue;
-                    };
-                    if let (Some(ns), Some(meta)) = (&id.namespace, item.get_mut("metadata")) {
-                        if let Some(meta) = meta.as_object_mut() {
-                            meta.entry("namespace")
-                                .or_insert_with(|| Value::String(ns.clone()));
-                        }
-                    }
-                    objects.entry(id).or_default().push(Located {
-                        file: path.clone(),
-                        doc: i,
-                        lines,
-                        // Items of a list cannot be patched on their own.
-                        value: if single { item } else { Value::Null },
-                    });
+            };
+            if let (Some(ns), Some(meta)) = (&id.namespace, item.get_mut("metadata")) {
+                if let Some(meta) = meta.as_object_mut() {
+                    meta.entry("namespace")
+                        .or_insert_with(|| Value::String(ns.clone()));
                 }
             }
+            objects.entry(id).or_default().push(Located {
+                file: path.to_owned(),
+                doc: i,
+                lines,
+                // Items of a list cannot be patched on their own.
+                value: if single { item } else { Value::Null },
+            });
         }
-        self.objects = objects;
     }
+}
 
+impl Repo {
     /// Number of documents with content.
     pub fn document_count(&self) -> usize {
-        self.files
-            .values()
-            .map(|f| f.docs.iter().filter(|d| d.root.is_some()).count())
-            .sum()
+        self.files.values().map(|f| f.documents).sum()
     }
 
     /// Whether the folder `dir` (`""`: the root) holds any file, in a repo with objects (a
@@ -481,8 +522,15 @@ impl Repo {
 
     /// `# yaml-language-server: $schema=` modelines the repo uses, by `apiVersion/kind`.
     pub fn modelines(&self) -> BTreeMap<String, String> {
+        // The first object of each file, from the index (no node tree needed).
+        let mut first: BTreeMap<&str, &Value> = BTreeMap::new();
+        for loc in self.objects.values().flatten() {
+            if loc.doc == 0 && !loc.value.is_null() {
+                first.insert(loc.file.as_str(), &loc.value);
+            }
+        }
         let mut out = BTreeMap::new();
-        for file in self.files.values() {
+        for (path, file) in &self.files {
             let Some(line) = file
                 .text
                 .lines()
@@ -491,10 +539,9 @@ impl Repo {
             else {
                 continue;
             };
-            let Some(root) = file.docs.first().and_then(|d| d.root.as_ref()) else {
+            let Some(v) = first.get(path.as_str()) else {
                 continue;
             };
-            let v = yaml::to_value(root, &yaml::anchors(root));
             if let (Some(api), Some(kind)) = (
                 v.get("apiVersion").and_then(Value::as_str),
                 v.get("kind").and_then(Value::as_str),
