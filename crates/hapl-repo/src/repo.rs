@@ -184,13 +184,6 @@ fn read_with(root: &Path, keep_going: bool, keep_trees: bool) -> Result<Repo, Re
         root: root.to_owned(),
         ..Repo::default()
     };
-    let io_finding = |file: &str, e: std::io::Error| {
-        ReadError(Finding {
-            file: file.to_owned(),
-            line: 0,
-            message: format!("cannot read: {e}"),
-        })
-    };
     if !root.exists() {
         return Ok(repo);
     }
@@ -233,6 +226,14 @@ fn read_with(root: &Path, keep_going: bool, keep_trees: bool) -> Result<Repo, Re
     Ok(repo)
 }
 
+fn io_finding(file: &str, e: std::io::Error) -> ReadError {
+    ReadError(Finding {
+        file: file.to_owned(),
+        line: 0,
+        message: format!("cannot read: {e}"),
+    })
+}
+
 /// One YAML file, read and parsed; `None` when it is skipped (a chart template, not YAML with
 /// `keep_going`, ...), with the reason recorded in `repo`.
 fn load_file(
@@ -242,13 +243,6 @@ fn load_file(
     keep_going: bool,
     repo: &mut Repo,
 ) -> Result<Option<RepoFile>, ReadError> {
-    let io_finding = |file: &str, e: std::io::Error| {
-        ReadError(Finding {
-            file: file.to_owned(),
-            line: 0,
-            message: format!("cannot read: {e}"),
-        })
-    };
     if is_chart_template(path, paths) {
         repo.not_inspected.push(NotInspected {
             file: path.to_owned(),
