@@ -86,6 +86,22 @@ fn the_seed_platform_graph_shows_flux_storage_mqtt_and_secrets() {
 
     assert_eq!(graph("mermaid"), mermaid, "not deterministic");
     assert_eq!(graph("dot"), dot, "not deterministic");
+
+    // The HTML form is the Mermaid text, escaped, in the block mermaid.js draws.
+    let html = graph("html");
+    let inner = html
+        .strip_prefix("<pre class=\"mermaid\">\n")
+        .and_then(|h| h.strip_suffix("</pre>\n"))
+        .unwrap_or_else(|| panic!("{html}"));
+    assert!(
+        !inner.contains('<') && inner.contains("&lt;br&gt;"),
+        "{inner}"
+    );
+    let unescaped = inner
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&");
+    assert_eq!(unescaped, mermaid);
 }
 
 /// A script that does not evaluate is an error at its line, and nothing is drawn.

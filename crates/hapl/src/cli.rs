@@ -169,6 +169,9 @@ enum GraphFormat {
     Mermaid,
     /// Graphviz DOT (`hapl graph --format dot | dot -Tsvg > platform.svg`).
     Dot,
+    /// The Mermaid flowchart as an HTML `<pre class="mermaid">` block, escaped, for a page that
+    /// loads mermaid.js (how the book shows it, with no mdbook preprocessor).
+    Html,
 }
 
 #[derive(Clone, Copy, ValueEnum)]
@@ -244,6 +247,7 @@ pub fn run() -> i32 {
             match format {
                 GraphFormat::Mermaid => print!("{}", graph.mermaid()),
                 GraphFormat::Dot => print!("{}", graph.dot()),
+                GraphFormat::Html => print!("{}", graph.html()),
             }
             EXIT_OK
         }

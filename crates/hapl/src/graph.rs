@@ -365,6 +365,17 @@ impl Graph {
     }
 
     /// Graphviz DOT text.
+    /// [`Graph::mermaid`] in a `<pre class="mermaid">` block, HTML-escaped: mermaid.js reads
+    /// the block's text, so labels keep their `<br>`.
+    pub fn html(&self) -> String {
+        let text = self
+            .mermaid()
+            .replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;");
+        format!("<pre class=\"mermaid\">\n{text}</pre>\n")
+    }
+
     pub fn dot(&self) -> String {
         let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
         let mut out = String::from(
