@@ -429,17 +429,7 @@ fn replace(ctx: &mut Ctx, node: &Node, new: &Value, slot: Slot) {
                 text: body,
             });
         }
-        Slot::SeqItem => {
-            let indent = column(ctx.text, node.start);
-            let body = emit::block(new, indent, ctx.style);
-            let body = body.strip_suffix('\n').unwrap_or(&body);
-            ctx.edits.push(Edit {
-                start: node.start,
-                end: node.end,
-                text: body[indent..].to_owned(),
-            });
-        }
-        Slot::Root => {
+        Slot::SeqItem | Slot::Root => {
             let indent = column(ctx.text, node.start);
             let body = emit::block(new, indent, ctx.style);
             let body = body.strip_suffix('\n').unwrap_or(&body);
