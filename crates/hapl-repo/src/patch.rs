@@ -219,8 +219,14 @@ fn apply(text: &str, mut edits: Vec<Edit>) -> String {
     let mut out = text.to_owned();
     let mut limit = usize::MAX;
     for e in edits {
-        // Overlapping edits cannot both apply; the read-back check catches the result.
-        if e.end > limit {
+        // Overlapping edits cannot both apply, nor can a span the parser reported inverted or
+        // inside a character (odd tagged or empty nodes): the read-back check in
+        // `patch_document` catches the result and rewrites the document instead.
+        if e.end > limit
+            || e.start > e.end
+            || !text.is_char_boundary(e.start)
+            || !text.is_char_boundary(e.end)
+        {
             continue;
         }
         out.replace_range(e.start..e.end, &newlines(text, &e.text));
