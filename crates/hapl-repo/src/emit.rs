@@ -51,7 +51,7 @@ pub fn flow(value: &Value) -> String {
                 .collect::<Vec<_>>()
                 .join(", ")
         ),
-        Value::String(s) => serde_json::to_string(s).expect("strings serialize"),
+        Value::String(s) => double_quoted(s),
         other => inline(other).unwrap_or_default(),
     }
 }
@@ -88,7 +88,7 @@ fn plain_ok(s: &str) -> bool {
     }
     let mut prev = first;
     for c in s.chars() {
-        if c.is_control()
+        if needs_escape(c)
             || matches!(c, '{' | '}' | '[' | ']' | ',')
             || (prev == ':' && c == ' ')
             || (prev == ' ' && c == '#')
@@ -112,15 +112,28 @@ fn literal_ok(s: &str) -> bool {
         })
 }
 
+/// Characters only a double-quoted scalar carries safely: control characters, and the byte
+/// order mark, which a reader drops where a document starts.
+fn needs_escape(c: char) -> bool {
+    c.is_control() || c == '\u{feff}'
+}
+
+/// `s` double-quoted, every [`needs_escape`] character escaped.
+fn double_quoted(s: &str) -> String {
+    serde_json::to_string(s)
+        .expect("strings serialize")
+        .replace('\u{feff}', "\\uFEFF")
+}
+
 /// A single-line string: plain when that reads back as the same string, else single-quoted,
 /// else double-quoted with escapes.
 pub fn scalar_str(s: &str) -> String {
     if plain_ok(s) {
         s.to_owned()
-    } else if !s.chars().any(|c| c.is_control()) {
+    } else if !s.chars().any(needs_escape) {
         format!("'{}'", s.replace('\'', "''"))
     } else {
-        serde_json::to_string(s).expect("strings serialize")
+        double_quoted(s)
     }
 }
 
@@ -216,9 +229,7 @@ fn write_block(value: &Value, indent: usize, style: &Style, out: &mut String) {
             pad(out, indent);
             match (inline(other), other) {
                 (Some(s), _) => out.push_str(&s),
-                (None, Value::String(s)) => {
-                    out.push_str(&serde_json::to_string(s).expect("strings serialize"))
-                }
+                (None, Value::String(s)) => out.push_str(&double_quoted(s)),
                 _ => {}
             }
             out.push('\n');
@@ -302,6 +313,22 @@ mod tests {
 #[cfg(test)]
 mod round_trip_tests {
     use super::*;
+
+    #[test]
+    fn a_byte_order_mark_in_a_key_or_a_value_reads_back() {
+        for s in ["\u{feff}Version", "a\u{feff}b", "\u{feff}"] {
+            let v = serde_json::json!({ s: s, "l": [s] });
+            let text = block(&v, 0, &Style::default());
+            assert!(!text.contains('\u{feff}'), "{text}");
+            let docs = crate::yaml::parse(&text).unwrap();
+            let root = docs[0].root.as_ref().unwrap();
+            assert_eq!(
+                crate::yaml::to_value(root, &crate::yaml::anchors(root)),
+                v,
+                "{text}"
+            );
+        }
+    }
 
     #[test]
     fn multi_line_strings_read_back_exactly_whatever_they_hold() {
