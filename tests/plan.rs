@@ -690,3 +690,28 @@ fn a_script_with_errors_is_not_planned() {
     assert_eq!(out.status.code(), Some(1));
     assert!(stdout(&out).is_empty());
 }
+
+/// A file whose lines end with a lone carriage return (old Mac line ends) is read, but hapl
+/// refuses to edit it, naming the file: its edits count lines by line feeds.
+#[test]
+fn a_file_with_lone_carriage_returns_is_not_edited() {
+    let tmp = tempfile::tempdir().unwrap();
+    let text = "apiVersion: v1\rkind: ConfigMap\rmetadata:\r  name: app\r  namespace: default\rdata:\r  k: v\r";
+    fs::write(tmp.path().join("cm.yaml"), text).unwrap();
+    let mut platform = Platform::new("home", "pi");
+    let wanted = BTreeMap::from([("k".to_owned(), "w".to_owned())]);
+    platform
+        .objects
+        .push(object(config_map("default", "app", &wanted), None));
+    let err =
+        hapl_repo::plan::plan(&platform, tmp.path(), &PlanOptions::default()).expect_err("refused");
+    let message = err.to_string();
+    assert!(
+        message.contains("cm.yaml") && message.contains("lone carriage return"),
+        "{message}"
+    );
+    // Unchanged, it plans nothing: reading such a file works.
+    let same = BTreeMap::from([("k".to_owned(), "v".to_owned())]);
+    platform.objects[0] = object(config_map("default", "app", &same), None);
+    assert!(plan_dir(&platform, tmp.path()).is_empty());
+}

@@ -153,8 +153,16 @@ impl Ctx<'_> {
     }
 }
 
+/// Whether `text` has a carriage return that is not part of a CRLF: a line break to YAML (old
+/// Mac line ends) but not to the line arithmetic of edits. [`patch_document`] does not take such
+/// text; the plan refuses to edit the file.
+pub fn has_lone_cr(text: &str) -> bool {
+    text.match_indices('\r')
+        .any(|(i, _)| !text[i + 1..].starts_with('\n'))
+}
+
 /// The text of a whole file after changing the document whose root is `root` from `old` to
-/// `new`. `doc_range` is the document's byte range, used when it must be rewritten whole.
+/// `new` (`text` has no lone carriage return, see [`has_lone_cr`]). `doc_range` is the document's byte range, used when it must be rewritten whole.
 pub fn patch_document(
     text: &str,
     root: &Node,
@@ -186,6 +194,11 @@ pub fn patch_document(
     }
     // The in-place edit did not read back as the new value (an anchor used elsewhere, say):
     // rewrite this one document.
+    rewrite(text, doc_range, new, style)
+}
+
+/// `text` with the document at `doc_range` replaced by `new`, written whole.
+fn rewrite(text: &str, doc_range: (usize, usize), new: &Value, style: &Style) -> String {
     let mut doc = String::new();
     if text[doc_range.0..].starts_with("---") {
         doc.push_str("---\n");

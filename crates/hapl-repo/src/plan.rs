@@ -499,6 +499,12 @@ fn put(
                 loc.file
             )));
         }
+        if patch::has_lone_cr(&file.text) {
+            return Err(PlanError::Refused(format!(
+                "{id} is in `{}`, which ends lines with a lone carriage return (old Mac line ends); hapl does not edit such files: convert it to LF or CRLF line ends",
+                loc.file
+            )));
+        }
         if loc.value.is_null() || !file.fallback.is_empty() {
             return Err(PlanError::Refused(format!(
                 "{id} in `{}` cannot be edited in place (it is an item of a list, or the file is read only by the fallback reader)",
