@@ -3,23 +3,13 @@
 //! patcher keeps the promises fuzz/harness/patch.rs checks.
 
 use std::fs;
-use std::path::{Path, PathBuf};
 
 #[path = "../../../fuzz/harness/patch.rs"]
 mod patch_harness;
 
-fn kept(target: &str) -> Vec<PathBuf> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../fuzz/regressions")
-        .join(target);
-    let mut inputs: Vec<_> = fs::read_dir(&dir)
-        .unwrap_or_else(|e| panic!("{}: {e}", dir.display()))
-        .map(|e| e.unwrap().path())
-        .filter(|p| p.file_name().is_some_and(|n| n != ".gitkeep"))
-        .collect();
-    inputs.sort();
-    inputs
-}
+#[path = "../../../fuzz/harness/kept.rs"]
+mod kept;
+use kept::kept;
 
 #[test]
 fn fuzz_regressions_of_the_reader_replay_without_panics() {
