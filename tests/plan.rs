@@ -364,14 +364,13 @@ fn corpus_repos_load_and_declaring_their_objects_unchanged_plans_nothing() {
             hapl_repo::repo::read(&dir, false).unwrap_or_else(|e| panic!("{}: {e}", dir.display()));
         assert!(repo.document_count() > 10, "{}", dir.display());
         // The lean read (what `hapl plan` uses: no node trees kept) knows the same.
-        let lean = hapl_repo::repo::read_lean(&dir, false).unwrap();
+        let lean = hapl_repo::repo::read_lean(&dir, false, &|_, _| false).unwrap();
         assert_eq!(lean.objects, repo.objects, "{}", dir.display());
         assert_eq!(lean.modelines(), repo.modelines(), "{}", dir.display());
+        assert_eq!(lean.style(), repo.style(), "{}", dir.display());
         assert_eq!(lean.document_count(), repo.document_count());
         assert_eq!(lean.hashes, repo.hashes);
-        assert!(lean.files.iter().all(|(path, f)| f.docs.is_empty()
-            || path.ends_with("kustomization.yaml")
-            || path.ends_with("kustomization.yml")));
+        assert!(lean.files.values().all(|f| f.docs.is_empty() && !f.dropped));
         let nothing =
             plan_repo(&Platform::new("home", "pi"), &repo, &PlanOptions::default()).unwrap();
         assert!(
@@ -399,6 +398,45 @@ fn corpus_repos_load_and_declaring_their_objects_unchanged_plans_nothing() {
             changed.len(),
             platform.objects.len(),
             changed.join("\n")
+        );
+        // `hapl plan`'s own read drops what the platform holds unchanged, and finds the same.
+        let declared: BTreeMap<_, Value> = platform
+            .objects
+            .iter()
+            .map(|o| (o.identity(), hapl_core::render::ordered_value(&o.resource)))
+            .collect();
+        let dropping = hapl_repo::repo::read_lean(&dir, false, &|id, v| {
+            declared
+                .get(id)
+                .is_some_and(|d| hapl_repo::patch::same_doc(v, d))
+        })
+        .unwrap();
+        let dropped = dropping.files.values().filter(|f| f.dropped).count();
+        assert!(dropped > 0, "{}", dir.display());
+        let lean_plan = hapl_repo::plan::plan(&platform, &dir, &PlanOptions::default()).unwrap();
+        assert!(lean_plan.phases.is_empty(), "{}", dir.display());
+        assert_eq!(lean_plan.read_hashes, repo.hashes);
+        assert_eq!(lean_plan.not_inspected, plan.not_inspected);
+
+        // One object changed among all of them: the lean plan (most values and texts dropped)
+        // writes exactly what the plan over the full read writes.
+        let i = platform
+            .objects
+            .iter()
+            .position(|o| o.resource.kind() == "ConfigMap" || o.resource.kind() == "HelmRelease")
+            .unwrap_or(0);
+        let mut value = hapl_core::render::ordered_value(&platform.objects[i].resource);
+        value["metadata"]["labels"]["hapl.dev/test"] = json!("changed");
+        platform.objects[i] = object(value, None);
+        let full = plan_repo(&platform, &repo, &PlanOptions::default()).unwrap();
+        let lean_plan = hapl_repo::plan::plan(&platform, &dir, &PlanOptions::default()).unwrap();
+        assert_eq!(full.summary.change, 1, "{}", dir.display());
+        assert_eq!(lean_plan.summary.change, 1, "{}", dir.display());
+        assert_eq!(
+            lean_plan.phases[0].writes,
+            full.phases[0].writes,
+            "{}",
+            dir.display()
         );
     }
 }

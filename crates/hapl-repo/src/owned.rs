@@ -20,15 +20,15 @@
 use std::collections::BTreeMap;
 
 use hapl_core::Identity;
-use serde::{Deserialize, Serialize};
+use saphyr_parser::{Event, Parser, ScalarStyle, StrInput};
+use serde::Serialize;
 
 /// Where the record lives, relative to the repo root.
 pub const OWNED_PATH: &str = ".hapl/owned.yaml";
 
 const HEADER: &str = "# Objects hapl manages in this repository. hapl deletes an object only when it is listed\n# here and the script no longer declares it. Written by hapl, sorted; review it like code.\n";
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 struct Entry {
     kind: String,
     #[serde(default, skip_serializing_if = "String::is_empty")]
@@ -41,8 +41,7 @@ struct Entry {
     phase: Option<u8>,
 }
 
-#[derive(Debug, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
+#[derive(Debug, Serialize)]
 struct File {
     version: u32,
     #[serde(default)]
@@ -57,35 +56,26 @@ pub struct Owned {
 
 impl Owned {
     /// Read the record's text (`None` when the repo has none yet).
+    ///
+    /// The record of a large repo holds tens of thousands of entries, so it is read straight
+    /// from the parser's events into entries, never into a tree of the whole file (serde_yaml
+    /// holds every event of a document: 60 MB for 30,000 entries).
     pub fn parse(text: Option<&str>) -> Result<Owned, String> {
         let Some(text) = text else {
             return Ok(Owned::default());
         };
-        let file: File = serde_yaml::from_str(text).map_err(|e| {
-            let line = e.location().map_or(0, |l| l.line());
-            format!("{OWNED_PATH}:{line}: {e}")
+        let mut objects = BTreeMap::new();
+        Record::new(text).read(|e: Entry| {
+            objects.insert(
+                Identity {
+                    group: e.group,
+                    kind: e.kind,
+                    namespace: e.namespace,
+                    name: e.name,
+                },
+                (e.file, e.phase),
+            );
         })?;
-        if file.version != 1 {
-            return Err(format!(
-                "{OWNED_PATH}: version {} is newer than this hapl understands (1)",
-                file.version
-            ));
-        }
-        let objects = file
-            .objects
-            .into_iter()
-            .map(|e| {
-                (
-                    Identity {
-                        group: e.group,
-                        kind: e.kind,
-                        namespace: e.namespace,
-                        name: e.name,
-                    },
-                    (e.file, e.phase),
-                )
-            })
-            .collect();
         Ok(Owned { objects })
     }
 
@@ -115,6 +105,171 @@ impl Owned {
     }
 }
 
+/// The record's reader: saphyr-parser's events, one entry at a time.
+struct Record<'t> {
+    parser: Parser<'t, StrInput<'t>>,
+    /// Line of the last event (1-based).
+    line: usize,
+}
+
+fn err(line: usize, message: impl std::fmt::Display) -> String {
+    format!("{OWNED_PATH}:{line}: {message}")
+}
+
+impl<'t> Record<'t> {
+    fn new(text: &'t str) -> Self {
+        Record {
+            parser: Parser::new_from_str(text.strip_prefix('\u{feff}').unwrap_or(text)),
+            line: 1,
+        }
+    }
+
+    fn next(&mut self) -> Result<Event<'t>, String> {
+        match self.parser.next_event() {
+            Some(Ok((event, span))) => {
+                self.line = span.start.line();
+                Ok(event)
+            }
+            Some(Err(e)) => Err(err(e.marker().line(), e.info())),
+            None => Ok(Event::StreamEnd),
+        }
+    }
+
+    /// A scalar's text; `None` for null (`~`, `null`, nothing).
+    fn scalar(&mut self, what: &str) -> Result<Option<String>, String> {
+        match self.next()? {
+            Event::Scalar(value, style, anchor, _) => {
+                if anchor != 0 {
+                    return Err(err(self.line, "anchors are not used in the record"));
+                }
+                let null = style == ScalarStyle::Plain
+                    && matches!(value.as_ref(), "" | "~" | "null" | "Null" | "NULL");
+                // A copy of exactly its length: the parser's string has room to spare.
+                Ok((!null).then(|| String::from(value.as_ref())))
+            }
+            Event::Alias(_) => Err(err(self.line, "aliases are not used in the record")),
+            _ => Err(err(self.line, format!("`{what}` must be a plain value"))),
+        }
+    }
+
+    fn read(mut self, mut entry: impl FnMut(Entry)) -> Result<(), String> {
+        let (mut version, mut listed) = (None, false);
+        loop {
+            match self.next()? {
+                Event::StreamStart | Event::DocumentStart(_) | Event::Nothing => {}
+                Event::MappingStart(..) => break,
+                Event::StreamEnd => return Err(err(self.line, "the record is empty")),
+                _ => return Err(err(self.line, "the record must be a mapping")),
+            }
+        }
+        loop {
+            let key = match self.next()? {
+                Event::MappingEnd => break,
+                Event::Scalar(key, ..) => key.into_owned(),
+                _ => return Err(err(self.line, "keys of the record are plain words")),
+            };
+            let again = match key.as_str() {
+                "version" => version.is_some(),
+                "objects" => std::mem::replace(&mut listed, true),
+                _ => false,
+            };
+            if again {
+                return Err(err(self.line, format!("duplicate field `{key}`")));
+            }
+            match key.as_str() {
+                "version" => {
+                    let v = self.scalar("version")?.unwrap_or_default();
+                    version = Some(v.parse::<u32>().map_err(|_| {
+                        err(self.line, format!("`version` must be a number, not `{v}`"))
+                    })?);
+                }
+                "objects" => self.objects(&mut entry)?,
+                other => {
+                    return Err(err(
+                        self.line,
+                        format!("unknown field `{other}`, expected `version` or `objects`"),
+                    ));
+                }
+            }
+        }
+        loop {
+            match self.next()? {
+                Event::DocumentEnd | Event::Nothing => {}
+                Event::StreamEnd => break,
+                _ => return Err(err(self.line, "the record is one YAML document")),
+            }
+        }
+        match version {
+            Some(1) => Ok(()),
+            Some(v) => Err(format!(
+                "{OWNED_PATH}: version {v} is newer than this hapl understands (1)"
+            )),
+            None => Err(err(1, "missing field `version`")),
+        }
+    }
+
+    fn objects(&mut self, entry: &mut impl FnMut(Entry)) -> Result<(), String> {
+        match self.next()? {
+            Event::SequenceStart(..) => {}
+            // `objects:` with nothing after it.
+            Event::Scalar(v, ScalarStyle::Plain, ..) if v.is_empty() || v == "~" || v == "null" => {
+                return Ok(());
+            }
+            _ => return Err(err(self.line, "`objects` must be a list")),
+        }
+        loop {
+            match self.next()? {
+                Event::SequenceEnd => return Ok(()),
+                Event::MappingStart(..) => entry(self.entry()?),
+                _ => return Err(err(self.line, "each entry of `objects` is a mapping")),
+            }
+        }
+    }
+
+    fn entry(&mut self) -> Result<Entry, String> {
+        let line = self.line;
+        let mut fields: [Option<Option<String>>; 6] = Default::default();
+        const NAMES: [&str; 6] = ["kind", "group", "namespace", "name", "file", "phase"];
+        loop {
+            let key = match self.next()? {
+                Event::MappingEnd => break,
+                Event::Scalar(key, ..) => key.into_owned(),
+                _ => return Err(err(self.line, "keys of an entry are plain words")),
+            };
+            let Some(i) = NAMES.iter().position(|n| *n == key) else {
+                return Err(err(
+                    self.line,
+                    format!("unknown field `{key}`, expected one of `kind`, `group`, `namespace`, `name`, `file`, `phase`"),
+                ));
+            };
+            if fields[i].is_some() {
+                return Err(err(self.line, format!("duplicate field `{key}`")));
+            }
+            fields[i] = Some(self.scalar(&key)?);
+        }
+        let [kind, group, namespace, name, file, phase] = fields;
+        let required = |v: Option<Option<String>>, what: &str| {
+            v.flatten()
+                .ok_or_else(|| err(line, format!("an entry without `{what}`")))
+        };
+        let phase = match phase.flatten() {
+            None => None,
+            Some(p) => Some(
+                p.parse::<u8>()
+                    .map_err(|_| err(line, format!("`phase` must be a number, not `{p}`")))?,
+            ),
+        };
+        Ok(Entry {
+            kind: required(kind, "kind")?,
+            group: group.flatten().unwrap_or_default(),
+            namespace: namespace.flatten(),
+            name: required(name, "name")?,
+            file: required(file, "file")?,
+            phase,
+        })
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,5 +288,100 @@ mod tests {
         let text = owned.render();
         assert_eq!(Owned::parse(Some(&text)).unwrap(), owned);
         assert!(Owned::parse(Some("version: 1\nobjects:\n  - kinds: x\n")).is_err());
+    }
+
+    fn error_of(text: &str) -> String {
+        Owned::parse(Some(text)).expect_err(text)
+    }
+
+    #[test]
+    fn hand_edited_records_read_as_yaml_reads_them() {
+        // Flow style, quotes, comments, nulls, a BOM, an explicit end: all YAML a person might
+        // write; each must give the same record as the strict typed reading by serde_yaml.
+        let texts = [
+            "version: 1\nobjects: []\n",
+            "version: 1\nobjects:\n",
+            "version: 1\n",
+            "\u{feff}---\n# note\nversion: 1 # one\nobjects:\n- {kind: Service, name: 'a b', file: \"x/a.yaml\", namespace: ~}\n...\n",
+            "objects:\n  - kind: ConfigMap\n    group: null\n    namespace: home\n    name: \"yes\"\n    file: a.yaml\n    phase: 3\nversion: 1\n",
+        ];
+        for text in texts {
+            let owned = Owned::parse(Some(text)).unwrap_or_else(|e| panic!("{text:?}: {e}"));
+            let file: serde_yaml::Value =
+                serde_yaml::from_str(text.trim_start_matches('\u{feff}')).unwrap();
+            let listed = file["objects"].as_sequence().map_or(0, Vec::len);
+            assert_eq!(owned.objects.len(), listed, "{text:?}");
+            for e in file["objects"].as_sequence().into_iter().flatten() {
+                let s = |k: &str| {
+                    e.get(k)
+                        .and_then(serde_yaml::Value::as_str)
+                        .map(str::to_owned)
+                };
+                let id = Identity {
+                    group: s("group").unwrap_or_default(),
+                    kind: s("kind").unwrap(),
+                    namespace: s("namespace"),
+                    name: s("name").unwrap(),
+                };
+                let phase = e
+                    .get("phase")
+                    .and_then(serde_yaml::Value::as_u64)
+                    .map(|p| p as u8);
+                assert_eq!(
+                    owned.objects.get(&id),
+                    Some(&(s("file").unwrap(), phase)),
+                    "{text:?}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn a_broken_record_is_an_error_with_its_line() {
+        let cases = [
+            (
+                "version: 1\nobjects:\n  - kinds: x\n",
+                ":3: unknown field `kinds`",
+            ),
+            (
+                "version: 1\nobjects:\n  - kind: A\n    file: a.yaml\n",
+                ":3: an entry without `name`",
+            ),
+            (
+                "version: 1\nobjects:\n  - kind: A\n    name: a\n    name: b\n    file: a\n",
+                ":5: duplicate field `name`",
+            ),
+            ("version: 1\nversion: 1\n", ":2: duplicate field `version`"),
+            (
+                "version: 1\nobjects: []\nobjects: []\n",
+                ":3: duplicate field `objects`",
+            ),
+            ("version: 1\nowner: me\n", ":2: unknown field `owner`"),
+            ("version: 2\n", "version 2 is newer"),
+            ("version: one\n", "`version` must be a number"),
+            ("objects: []\n", "missing field `version`"),
+            ("", "the record is empty"),
+            ("- a\n", "must be a mapping"),
+            ("version: 1\nobjects: {}\n", ":2: `objects` must be a list"),
+            (
+                "version: 1\nobjects:\n  - kind: A\n    name: a\n    file: a\n    phase: 300\n",
+                "`phase` must be a number",
+            ),
+            (
+                "version: 1\nobjects:\n  - kind: &k A\n    name: a\n    file: a\n",
+                ":3: anchors",
+            ),
+            (
+                "version: 1\nobjects:\n  - kind: [A]\n",
+                ":3: `kind` must be a plain value",
+            ),
+            ("version: 1\nobjects: [\n", "owned.yaml:"),
+            ("version: 1\n---\nversion: 1\n", "one YAML document"),
+        ];
+        for (text, want) in cases {
+            let e = error_of(text);
+            assert!(e.starts_with(OWNED_PATH), "{text:?}: {e}");
+            assert!(e.contains(want), "{text:?}: {e} (wanted {want:?})");
+        }
     }
 }

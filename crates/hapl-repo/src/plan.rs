@@ -153,6 +153,29 @@ impl std::fmt::Display for PlanError {
 
 impl std::error::Error for PlanError {}
 
+/// The ownership record as the plan edits it, and whether the current phase changed it (a
+/// flag, not a copy to compare with: the record of a large repo has tens of thousands of
+/// entries).
+struct Record {
+    owned: Owned,
+    changed: bool,
+}
+
+impl Record {
+    fn set(&mut self, id: &Identity, file: &str, phase: Option<u8>) {
+        if self.owned.objects.get(id) != Some(&(file.to_owned(), phase)) {
+            self.owned
+                .objects
+                .insert(id.clone(), (file.to_owned(), phase));
+            self.changed = true;
+        }
+    }
+
+    fn forget(&mut self, id: &Identity) {
+        self.changed |= self.owned.objects.remove(id).is_some();
+    }
+}
+
 /// The working copy the plan edits: path → text (`None` once deleted).
 struct Work<'a> {
     repo: &'a Repo,
@@ -160,10 +183,42 @@ struct Work<'a> {
 }
 
 impl Work<'_> {
-    fn get(&self, path: &str) -> Option<&str> {
+    /// The file's text in the working copy (`None`: not a YAML file read, or deleted). A text
+    /// the lean read dropped is read again, and must not have changed since.
+    fn get(&self, path: &str) -> Result<Option<String>, PlanError> {
         match self.files.get(path) {
-            Some(t) => t.as_deref(),
-            None => self.repo.files.get(path).map(|f| f.text.as_str()),
+            Some(t) => Ok(t.clone()),
+            None => match self.repo.files.get(path) {
+                Some(f) if f.dropped => self.reread(path).map(Some),
+                Some(f) => Ok(Some(f.text.clone())),
+                None => Ok(None),
+            },
+        }
+    }
+
+    /// [`Work::get`] for a `kustomization.yaml` (whose text a lean read keeps).
+    fn listing(&self, path: &str) -> Option<String> {
+        self.get(path).ok().flatten()
+    }
+
+    fn reread(&self, path: &str) -> Result<String, PlanError> {
+        let changed = || {
+            PlanError::Refused(format!(
+                "`{path}` changed while hapl was planning; run the plan again"
+            ))
+        };
+        let text = std::fs::read_to_string(self.repo.root.join(path)).map_err(|_| changed())?;
+        match self.repo.hashes.get(path) {
+            Some(h) if *h == repo::sha256_hex(text.as_bytes()) => Ok(text),
+            _ => Err(changed()),
+        }
+    }
+
+    /// Whether the working copy holds this YAML file (read, and not deleted by the plan).
+    fn has(&self, path: &str) -> bool {
+        match self.files.get(path) {
+            Some(t) => t.is_some(),
+            None => self.repo.files.contains_key(path),
         }
     }
 
@@ -181,8 +236,22 @@ impl Work<'_> {
 
 /// Plan the platform against the repository in `dir` (a missing `dir` is an empty repo).
 pub fn plan(platform: &Platform, dir: &Path, options: &PlanOptions) -> Result<Plan, PlanError> {
-    let repo = repo::read_lean(dir, options.keep_going).map_err(PlanError::Read)?;
-    let mut plan = plan_repo(platform, &repo, options)?;
+    // Objects the repo already holds as declared are compared while the repo is read, and their
+    // values dropped: the plan never needs them again.
+    let declared: BTreeMap<Identity, &PlatformObject> =
+        platform.objects.iter().map(|o| (o.identity(), o)).collect();
+    let unchanged = |id: &Identity, value: &Value| {
+        declared
+            .get(id)
+            .is_some_and(|o| patch::same_doc(value, &render::ordered_value(&o.resource)))
+    };
+    let mut repo = repo::read_lean(dir, options.keep_going, &unchanged).map_err(PlanError::Read)?;
+    drop(declared);
+    let mut plan = plan_of(platform, &repo, options)?;
+    // Moved, not copied: a large repo has tens of thousands of hashes.
+    plan.read_hashes = std::mem::take(&mut repo.hashes);
+    plan.not_inspected = std::mem::take(&mut repo.not_inspected);
+    plan.findings = std::mem::take(&mut repo.findings);
     plan.base_commit = base_commit(dir);
     Ok(plan)
 }
@@ -207,8 +276,21 @@ pub fn plan_repo(
     repo: &Repo,
     options: &PlanOptions,
 ) -> Result<Plan, PlanError> {
-    let mut owned = Owned::parse(repo.files.get(OWNED_PATH).map(|f| f.text.as_str()))
-        .map_err(PlanError::Refused)?;
+    let mut plan = plan_of(platform, repo, options)?;
+    plan.read_hashes = repo.hashes.clone();
+    plan.not_inspected = repo.not_inspected.clone();
+    plan.findings = repo.findings.clone();
+    Ok(plan)
+}
+
+/// [`plan_repo`] without what it copies from the repo (read hashes, files not inspected,
+/// findings).
+fn plan_of(platform: &Platform, repo: &Repo, options: &PlanOptions) -> Result<Plan, PlanError> {
+    let mut owned = Record {
+        owned: Owned::parse(repo.files.get(OWNED_PATH).map(|f| f.text.as_str()))
+            .map_err(PlanError::Refused)?,
+        changed: false,
+    };
     let style = repo.style();
     let mut placer = Placer::new(platform, repo);
     let mut work = Work {
@@ -227,7 +309,7 @@ pub fn plan_repo(
             .0
             .push(obj);
     }
-    for (id, (_, phase)) in &owned.objects {
+    for (id, (_, phase)) in &owned.owned.objects {
         if !declared.contains(id) && wanted(*phase) {
             by_phase
                 .entry(phase_key(*phase))
@@ -242,7 +324,7 @@ pub fn plan_repo(
         for obj in objects {
             let id = obj.identity();
             let existing = repo.objects.get(&id).and_then(|l| l.first());
-            if let Some(loc) = existing {
+            if let Some(loc) = existing.filter(|l| !l.unchanged) {
                 let new = render::ordered_value(&obj.resource);
                 if let Some(what) = replaces_data(&id, &loc.value, &new) {
                     data_loss.push((id, format!("{} ({what})", loc.file)));
@@ -251,7 +333,7 @@ pub fn plan_repo(
         }
         for id in gone {
             if holds_data(id) {
-                if let Some((file, _)) = owned.objects.get(id) {
+                if let Some((file, _)) = owned.owned.objects.get(id) {
                     data_loss.push((
                         id.clone(),
                         format!("{file} (the script no longer declares it: deleted)"),
@@ -277,7 +359,7 @@ pub fn plan_repo(
     };
     for (key, (objects, gone)) in by_phase {
         let before = work.files.clone();
-        let owned_before = owned.clone();
+        owned.changed = false;
         let mut changes = Vec::new();
         let mut kustomizations = layout::NewKustomizations::default();
         for obj in objects {
@@ -294,10 +376,10 @@ pub fn plan_repo(
             }
         }
         for id in gone {
-            if let Some(change) = delete(&id, &mut work, &mut owned)? {
+            if let Some(change) = delete(&id, &mut work, &owned)? {
                 changes.push(change);
             }
-            owned.objects.remove(&id);
+            owned.forget(&id);
         }
         for kpath in kustomizations.write(&mut work.files, &style) {
             // Show a created `kustomization.yaml` with the first change placed below it.
@@ -307,9 +389,9 @@ pub fn plan_repo(
                     .push(diff(&kpath, None, work.files[&kpath].as_deref()));
             }
         }
-        if owned != owned_before {
+        if owned.changed {
             work.files
-                .insert(OWNED_PATH.to_owned(), Some(owned.render()));
+                .insert(OWNED_PATH.to_owned(), Some(owned.owned.render()));
         }
         for c in &changes {
             match c.action {
@@ -364,9 +446,9 @@ pub fn plan_repo(
         phase: options.phase,
         summary,
         phases,
-        read_hashes: repo.hashes.clone(),
-        not_inspected: repo.not_inspected.clone(),
-        findings: repo.findings.clone(),
+        read_hashes: BTreeMap::new(),
+        not_inspected: Vec::new(),
+        findings: Vec::new(),
     })
 }
 
@@ -466,16 +548,15 @@ fn put(
     placer: &mut Placer,
     kustomizations: &mut layout::NewKustomizations,
     style: &Style,
-    owned: &mut Owned,
+    owned: &mut Record,
 ) -> Result<Option<Change>, PlanError> {
     let id = obj.identity();
-    let new = render::ordered_value(&obj.resource);
     let mut locations = repo
         .objects
         .get(&id)
         .into_iter()
         .flatten()
-        .filter(|l| work.get(&l.file).is_some());
+        .filter(|l| work.has(&l.file));
     let located = locations.next();
     // Two declarations in one folder are one kustomization's resources twice (kustomize refuses
     // the build); across folders they are usually one per cluster.
@@ -489,6 +570,10 @@ fn put(
         }
     }
     if let Some(loc) = located {
+        if loc.unchanged {
+            return Ok(None);
+        }
+        let new = render::ordered_value(&obj.resource);
         if patch::same_doc(&loc.value, &new) {
             return Ok(None);
         }
@@ -511,14 +596,12 @@ fn put(
                 loc.file
             )));
         }
-        let before = work.get(&loc.file).unwrap_or_default().to_owned();
+        let before = work.get(&loc.file)?.unwrap_or_default();
         let after = patch_in(&before, &id, &new, style)
             .ok_or_else(|| PlanError::Refused(format!("{id} is no longer in `{}`", loc.file)))?;
         let diff = diff(&loc.file, Some(&before), Some(&after));
         work.files.insert(loc.file.clone(), Some(after));
-        owned
-            .objects
-            .insert(id.clone(), (loc.file.clone(), obj.phase));
+        owned.set(&id, &loc.file, obj.phase);
         return Ok(Some(Change {
             action: Action::Change,
             object: id,
@@ -532,9 +615,7 @@ fn put(
     let mut diffs = vec![diff(&path, None, Some(&text))];
     work.files.insert(path.clone(), Some(text));
     if placer.uses_kustomizations() {
-        for (kpath, before) in
-            kustomizations.add(&path, work.repo, |p| work.get(p).map(str::to_owned))
-        {
+        for (kpath, before) in kustomizations.add(&path, work.repo, |p| work.listing(p)) {
             let after = layout::add_resource(&before, &kpath, &path);
             if after != before {
                 diffs.push(diff(&kpath, Some(&before), Some(&after)));
@@ -542,7 +623,7 @@ fn put(
             }
         }
     }
-    owned.objects.insert(id.clone(), (path.clone(), obj.phase));
+    owned.set(&id, &path, obj.phase);
     Ok(Some(Change {
         action: Action::Add,
         object: id,
@@ -589,11 +670,11 @@ fn patch_in(text: &str, id: &Identity, new: &Value, style: &Style) -> Option<Str
 }
 
 /// Remove an owned object: its document, and its file once nothing else is in it.
-fn delete(id: &Identity, work: &mut Work, owned: &mut Owned) -> Result<Option<Change>, PlanError> {
-    let Some((file, _)) = owned.objects.get(id).cloned() else {
+fn delete(id: &Identity, work: &mut Work, owned: &Record) -> Result<Option<Change>, PlanError> {
+    let Some((file, _)) = owned.owned.objects.get(id).cloned() else {
         return Ok(None);
     };
-    let Some(before) = work.get(&file).map(str::to_owned) else {
+    let Some(before) = work.get(&file)? else {
         return Ok(None);
     };
     let docs = yaml::parse(&before).map_err(|e| {
@@ -611,9 +692,7 @@ fn delete(id: &Identity, work: &mut Work, owned: &mut Owned) -> Result<Option<Ch
     if others == 0 {
         diffs.push(diff(&file, Some(&before), None));
         work.files.insert(file.clone(), None);
-        if let Some((kpath, ktext)) =
-            layout::kustomization_of(&file, |p| work.get(p).map(str::to_owned))
-        {
+        if let Some((kpath, ktext)) = layout::kustomization_of(&file, |p| work.listing(p)) {
             let after = layout::remove_resource(&ktext, &file);
             if after != ktext {
                 diffs.push(diff(&kpath, Some(&ktext), Some(&after)));
@@ -825,6 +904,40 @@ fn diff(path: &str, before: Option<&str>, after: Option<&str>) -> FileDiff {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_text_the_lean_read_dropped_is_read_again_only_as_it_was() {
+        let dir = tempfile::tempdir().unwrap();
+        let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: n\n";
+        std::fs::write(dir.path().join("cm.yaml"), cm).unwrap();
+        std::fs::write(
+            dir.path().join("kustomization.yaml"),
+            "resources:\n  - cm.yaml\n",
+        )
+        .unwrap();
+        std::fs::write(dir.path().join("notes.yaml"), "just: data\n").unwrap();
+        let repo = repo::read_lean(dir.path(), false, &|_, _| true).unwrap();
+        let loc = &repo.objects[&Identity::new("", "ConfigMap", Some("n"), "a")][0];
+        assert!(loc.unchanged && loc.value.is_null());
+        // Only the file whose every object is unchanged loses its text.
+        assert!(repo.files["cm.yaml"].dropped && repo.files["cm.yaml"].text.is_empty());
+        assert!(!repo.files["kustomization.yaml"].dropped);
+        assert_eq!(repo.files["notes.yaml"].text, "just: data\n");
+        let work = Work {
+            repo: &repo,
+            files: BTreeMap::new(),
+        };
+        assert!(work.has("cm.yaml") && !work.has("gone.yaml"));
+        assert_eq!(work.get("cm.yaml").unwrap().as_deref(), Some(cm));
+        std::fs::write(dir.path().join("cm.yaml"), cm.replace("a\n", "b\n")).unwrap();
+        let Err(PlanError::Refused(why)) = work.get("cm.yaml") else {
+            panic!("a file changed under the plan was read again");
+        };
+        assert!(
+            why.contains("`cm.yaml` changed while hapl was planning"),
+            "{why}"
+        );
+    }
 
     #[test]
     fn secret_values_are_masked() {

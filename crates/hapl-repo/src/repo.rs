@@ -16,6 +16,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 
 use crate::emit::Style;
+use crate::owned::OWNED_PATH;
 use crate::yaml::{self, Document};
 
 /// Why a file was not read for objects.
@@ -53,6 +54,40 @@ pub struct RepoFile {
     pub substituted: bool,
     /// Documents with content (counted before a lean read drops `docs`).
     pub documents: usize,
+    /// The file's schema modeline (`# yaml-language-server: $schema=...` in its first three
+    /// lines) with `apiVersion/kind` of the object in its first document, when that document is
+    /// one object.
+    pub modeline: Option<(String, String)>,
+    /// How the file writes sequences and starts, for [`Repo::style`].
+    pub style: FileStyle,
+    /// A lean read dropped `text` (it is empty): every object in the file is unchanged (see
+    /// [`read_lean`]). The file is still on disk, with the hash in [`Repo::hashes`].
+    pub dropped: bool,
+}
+
+/// One file's share of a repo's [`Style`].
+#[derive(Debug, Clone, Copy, Default)]
+pub struct FileStyle {
+    /// Block sequences under a key indented below it, and at its column.
+    pub indented: u32,
+    pub compact: u32,
+    /// Whether the first line with content is `---` (`None`: no content).
+    pub marked: Option<bool>,
+}
+
+impl FileStyle {
+    fn of(text: &str) -> Self {
+        let (indented, compact) = sequence_styles(text);
+        let first = text
+            .trim_start_matches('\u{feff}')
+            .lines()
+            .find(|l| !l.trim().is_empty() && !l.starts_with('#'));
+        FileStyle {
+            indented: u32::try_from(indented).unwrap_or(u32::MAX),
+            compact: u32::try_from(compact).unwrap_or(u32::MAX),
+            marked: first.map(|l| l.starts_with("---")),
+        }
+    }
 }
 
 /// Where an object lives.
@@ -64,8 +99,11 @@ pub struct Located {
     /// First and last line (1-based).
     pub lines: (usize, usize),
     /// The object's value as Kubernetes reads it (namespace filled in from the nearest
-    /// `kustomization.yaml` when the document has none).
+    /// `kustomization.yaml` when the document has none). `Null` for an item of a list, and
+    /// after a lean read found it `unchanged`.
     pub value: Value,
+    /// A lean read found the value equal to the one its caller wants, and dropped it.
+    pub unchanged: bool,
 }
 
 /// A repository as read from disk.
@@ -165,21 +203,27 @@ fn is_chart_template(path: &str, paths: &[String]) -> bool {
 
 /// Read every YAML file under `root`. A missing root is an empty repository.
 pub fn read(root: &Path, keep_going: bool) -> Result<Repo, ReadError> {
-    read_with(root, keep_going, true)
+    read_with(root, keep_going, None)
 }
 
-/// [`read`], keeping each file's text and values but not its node tree (only the
-/// `kustomization.yaml` files keep theirs): what a plan needs, at a fraction of the memory. The
-/// plan parses again the few files it edits.
-pub fn read_lean(root: &Path, keep_going: bool) -> Result<Repo, ReadError> {
-    read_with(root, keep_going, false)
+/// Tells a lean read which objects the caller already holds with exactly the value read.
+pub type Unchanged<'a> = &'a dyn Fn(&Identity, &Value) -> bool;
+
+/// [`read`] for a plan, at a fraction of the memory: no node trees are kept (the plan parses
+/// again the few files it edits), the value of every object `unchanged` says the caller
+/// already holds is dropped as soon as it is read ([`Located::unchanged`]), and so is the text
+/// of a file holding only such objects ([`RepoFile::dropped`]). A repo of 30,000 objects the
+/// plan leaves alone is then not held in memory twice.
+pub fn read_lean(root: &Path, keep_going: bool, unchanged: Unchanged) -> Result<Repo, ReadError> {
+    read_with(root, keep_going, Some(unchanged))
 }
 
 fn is_kustomization(path: &str) -> bool {
     path.ends_with("kustomization.yaml") || path.ends_with("kustomization.yml")
 }
 
-fn read_with(root: &Path, keep_going: bool, keep_trees: bool) -> Result<Repo, ReadError> {
+/// `lean`: see [`read_lean`].
+fn read_with(root: &Path, keep_going: bool, lean: Option<Unchanged>) -> Result<Repo, ReadError> {
     let mut repo = Repo {
         root: root.to_owned(),
         ..Repo::default()
@@ -199,21 +243,33 @@ fn read_with(root: &Path, keep_going: bool, keep_trees: bool) -> Result<Repo, Re
         });
     }
     // `kustomization.yaml` files first: the namespaces they set are inherited by the objects
-    // of their folders. Then each other file is read and indexed in turn, so that without
-    // `keep_trees` only one node tree is alive at a time.
+    // of their folders. Then each other file is read and indexed in turn, so that in a lean
+    // read only one node tree is alive at a time.
     let yaml_paths: Vec<&String> = paths.iter().filter(|p| is_yaml(p)).collect();
+    let mut namespaces = BTreeMap::new();
     for path in yaml_paths.iter().filter(|p| is_kustomization(p)) {
-        if let Some(file) = load_file(root, path, &paths, keep_going, &mut repo)? {
+        if let Some(mut file) = load_file(root, path, &paths, keep_going, &mut repo)? {
+            if let Some((dir, ns)) = kustomization_namespace(path, &file) {
+                namespaces.insert(dir.to_owned(), ns);
+            }
+            if lean.is_some() {
+                file.docs = Vec::new();
+            }
             repo.files.insert((*path).clone(), file);
         }
     }
-    let namespaces = kustomization_namespaces(&repo.files);
     let mut objects = BTreeMap::new();
     for path in yaml_paths.iter().filter(|p| !is_kustomization(p)) {
         if let Some(mut file) = load_file(root, path, &paths, keep_going, &mut repo)? {
-            index_file(&mut objects, &namespaces, path, &file);
-            if !keep_trees {
+            let (first_object, all_unchanged) =
+                index_file(&mut objects, &namespaces, path, &file, lean);
+            file.modeline = first_object.zip(modeline_of(&file.text));
+            if lean.is_some() {
                 file.docs = Vec::new();
+                if all_unchanged && path.as_str() != OWNED_PATH {
+                    file.text = String::new();
+                    file.dropped = true;
+                }
             }
             repo.files.insert((*path).clone(), file);
         }
@@ -271,6 +327,9 @@ fn load_file(
     }
     let bytes = fs::read(root.join(path)).map_err(|e| io_finding(path, e))?;
     repo.hashes.insert(path.to_owned(), sha256_hex(&bytes));
+    // hapl's own record holds no objects and has its own reader (`Owned::parse`), which is
+    // lighter than a node tree of its tens of thousands of entries.
+    let is_record = path == OWNED_PATH;
     let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
@@ -288,7 +347,11 @@ fn load_file(
         }
     };
     let mut fallback = Vec::new();
-    let docs = match yaml::parse(&text) {
+    let docs = match if is_record {
+        Ok(Vec::new())
+    } else {
+        yaml::parse(&text)
+    } {
         Ok(docs) => docs,
         Err(e) if !e.limit && read_with_libyaml(&text).is_some() => {
             fallback = read_with_libyaml(&text).unwrap_or_default();
@@ -322,12 +385,15 @@ fn load_file(
     let substituted = text.contains("${");
     let documents = docs.iter().filter(|d| d.root.is_some()).count() + fallback.len();
     Ok(Some(RepoFile {
-        text,
         docs,
         fallback,
         encrypted,
         substituted,
-        documents,
+        documents: documents.max(usize::from(is_record)),
+        modeline: None,
+        style: FileStyle::of(&text),
+        dropped: false,
+        text,
     }))
 }
 
@@ -343,33 +409,26 @@ fn read_with_libyaml(text: &str) -> Option<Vec<Value>> {
     Some(out)
 }
 
-/// `namespace:` of every `kustomization.yaml` that sets one, by folder (`""` for the root).
-fn kustomization_namespaces(files: &BTreeMap<String, RepoFile>) -> BTreeMap<String, String> {
-    let mut out = BTreeMap::new();
-    for (path, file) in files {
-        let dir = match path.strip_suffix("kustomization.yaml") {
-            Some(d) if d.is_empty() || d.ends_with('/') => d.trim_end_matches('/'),
-            _ => continue,
-        };
-        // The top-level `namespace:` key, without reading the whole (often long) document.
-        let Some(yaml::Node {
-            kind: yaml::NodeKind::Map(entries),
-            ..
-        }) = file.docs.first().and_then(|d| d.root.as_ref())
-        else {
-            continue;
-        };
-        let ns = entries.iter().find_map(|(k, v)| match (&k.kind, &v.kind) {
-            (_, yaml::NodeKind::Scalar { value, .. }) if yaml::key_str(k) == Some("namespace") => {
-                Some(value.clone())
-            }
-            _ => None,
-        });
-        if let Some(ns) = ns {
-            out.insert(dir.to_owned(), ns);
+/// The folder of a `kustomization.yaml` (`""` for the root) and the `namespace:` it sets.
+fn kustomization_namespace<'p>(path: &'p str, file: &RepoFile) -> Option<(&'p str, String)> {
+    let dir = match path.strip_suffix("kustomization.yaml") {
+        Some(d) if d.is_empty() || d.ends_with('/') => d.trim_end_matches('/'),
+        _ => return None,
+    };
+    // The top-level `namespace:` key, without reading the whole (often long) document.
+    let Some(yaml::Node {
+        kind: yaml::NodeKind::Map(entries),
+        ..
+    }) = file.docs.first().and_then(|d| d.root.as_ref())
+    else {
+        return None;
+    };
+    entries.iter().find_map(|(k, v)| match (&k.kind, &v.kind) {
+        (_, yaml::NodeKind::Scalar { value, .. }) if yaml::key_str(k) == Some("namespace") => {
+            Some((dir, value.clone()))
         }
-    }
-    out
+        _ => None,
+    })
 }
 
 /// The namespace the nearest `kustomization.yaml` above `path` sets, if any.
@@ -408,13 +467,26 @@ pub fn identity_of(value: &Value, inherited_ns: Option<&str>) -> Option<Identity
     Some(Identity::new(group_of(api), kind, ns, name))
 }
 
-/// Add the objects of one file (not a `kustomization.yaml`) to `objects`.
+/// The schema modeline in the first three lines of a file.
+fn modeline_of(text: &str) -> Option<String> {
+    text.lines()
+        .take(3)
+        .find(|l| l.starts_with("# yaml-language-server: $schema="))
+        .map(|l| l.trim_end().to_owned())
+}
+
+/// Add the objects of one file (not a `kustomization.yaml`) to `objects`, dropping the values
+/// `unchanged` knows. Returns `apiVersion/kind` of the first document when it is one object,
+/// and whether the file has content and all of it is objects dropped as unchanged.
 fn index_file(
     objects: &mut BTreeMap<Identity, Vec<Located>>,
     namespaces: &BTreeMap<String, String>,
     path: &str,
     file: &RepoFile,
-) {
+    unchanged: Option<Unchanged>,
+) -> (Option<String>, bool) {
+    let mut first_object = None;
+    let (mut any, mut all_unchanged) = (false, true);
     let mut inherited: Option<Option<String>> = None;
     let docs = file.docs.iter().map(|d| {
         d.root.as_ref().map(|r| {
@@ -428,6 +500,7 @@ fn index_file(
     let fallback = file.fallback.iter().map(|v| Some((v.clone(), (0, 0))));
     for (i, doc) in docs.chain(fallback).enumerate() {
         let Some((value, lines)) = doc else { continue };
+        any = true;
         // A top-level list of objects (or a `List`) is read item by item.
         let items: Vec<Value> = match value {
             Value::Array(items) => items,
@@ -444,6 +517,8 @@ fn index_file(
                 .get_or_insert_with(|| inherited_namespace(namespaces, path).map(str::to_owned))
                 .clone();
             let Some(id) = identity_of(&item, ns.as_deref()) else {
+                // Not an object (values, settings): the file keeps its text.
+                all_unchanged = false;
                 continue;
             };
             if let (Some(ns), Some(meta)) = (&id.namespace, item.get_mut("metadata")) {
@@ -452,15 +527,31 @@ fn index_file(
                         .or_insert_with(|| Value::String(ns.clone()));
                 }
             }
-            objects.entry(id).or_default().push(Located {
-                file: path.to_owned(),
-                doc: i,
-                lines,
-                // Items of a list cannot be patched on their own.
-                value: if single { item } else { Value::Null },
-            });
+            if i == 0 && single {
+                first_object = match (item.get("apiVersion"), item.get("kind")) {
+                    (Some(Value::String(api)), Some(Value::String(kind))) => {
+                        Some(format!("{api}/{kind}"))
+                    }
+                    _ => None,
+                };
+            }
+            let same = single && unchanged.is_some_and(|f| f(&id, &item));
+            all_unchanged &= same;
+            // Nearly every identity is in one place: no room for four.
+            objects
+                .entry(id)
+                .or_insert_with(|| Vec::with_capacity(1))
+                .push(Located {
+                    file: path.to_owned(),
+                    doc: i,
+                    lines,
+                    // Items of a list cannot be patched on their own.
+                    value: if single && !same { item } else { Value::Null },
+                    unchanged: same,
+                });
         }
     }
+    (first_object, any && all_unchanged)
 }
 
 impl Repo {
@@ -494,17 +585,11 @@ impl Repo {
         let (mut indented, mut compact) = (0usize, 0usize);
         let (mut marked, mut unmarked) = (0usize, 0usize);
         for file in self.files.values().take(200) {
-            let (i, c) = sequence_styles(&file.text);
-            indented += i;
-            compact += c;
-            let first = file
-                .text
-                .trim_start_matches('\u{feff}')
-                .lines()
-                .find(|l| !l.trim().is_empty() && !l.starts_with('#'));
-            match first {
-                Some(l) if l.starts_with("---") => marked += 1,
-                Some(_) => unmarked += 1,
+            indented += file.style.indented as usize;
+            compact += file.style.compact as usize;
+            match file.style.marked {
+                Some(true) => marked += 1,
+                Some(false) => unmarked += 1,
                 None => {}
             }
         }
@@ -516,33 +601,9 @@ impl Repo {
 
     /// `# yaml-language-server: $schema=` modelines the repo uses, by `apiVersion/kind`.
     pub fn modelines(&self) -> BTreeMap<String, String> {
-        // The first object of each file, from the index (no node tree needed).
-        let mut first: BTreeMap<&str, &Value> = BTreeMap::new();
-        for loc in self.objects.values().flatten() {
-            if loc.doc == 0 && !loc.value.is_null() {
-                first.insert(loc.file.as_str(), &loc.value);
-            }
-        }
         let mut out = BTreeMap::new();
-        for (path, file) in &self.files {
-            let Some(line) = file
-                .text
-                .lines()
-                .take(3)
-                .find(|l| l.starts_with("# yaml-language-server: $schema="))
-            else {
-                continue;
-            };
-            let Some(v) = first.get(path.as_str()) else {
-                continue;
-            };
-            if let (Some(api), Some(kind)) = (
-                v.get("apiVersion").and_then(Value::as_str),
-                v.get("kind").and_then(Value::as_str),
-            ) {
-                out.entry(format!("{api}/{kind}"))
-                    .or_insert_with(|| line.trim_end().to_owned());
-            }
+        for (kind, line) in self.files.values().filter_map(|f| f.modeline.as_ref()) {
+            out.entry(kind.clone()).or_insert_with(|| line.clone());
         }
         out
     }

@@ -224,6 +224,8 @@ pub fn evaluate_str(name: &str, text: &str, options: &Options) -> Result<Evaluat
     diagnostics.extend(platform.check_identities());
     diagnostics.extend(shadowing_notes(&state.borrow()));
     platform.record_waivers();
+    // The list grew by doubling; a plan holds it while it reads the repo.
+    platform.objects.shrink_to_fit();
     if diagnostics.iter().any(Diagnostic::is_error) {
         return Err(fail(diagnostics, &state));
     }
