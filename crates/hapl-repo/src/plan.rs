@@ -416,18 +416,7 @@ fn plan_of(platform: &Platform, repo: &Repo, options: &PlanOptions) -> Result<Pl
         if changes.is_empty() && writes.is_empty() && deletes.is_empty() {
             continue;
         }
-        // Every YAML file hapl would write must read back: a bug in an edit is a refusal
-        // here, never a broken file in the user's repo.
-        for (path, text) in &writes {
-            if path.ends_with(".yaml") || path.ends_with(".yml") {
-                if let Err(e) = yaml::parse(text) {
-                    return Err(PlanError::Refused(format!(
-                        "hapl would write `{path}` so that it does not parse (line {}: {}); nothing was planned. This is a bug in hapl: please report it with the file",
-                        e.line, e.message
-                    )));
-                }
-            }
-        }
+        check_writes(&writes)?;
         let write_hashes = writes
             .iter()
             .map(|(p, t)| (p.clone(), repo::sha256_hex(t.as_bytes())))
@@ -450,6 +439,22 @@ fn plan_of(platform: &Platform, repo: &Repo, options: &PlanOptions) -> Result<Pl
         not_inspected: Vec::new(),
         findings: Vec::new(),
     })
+}
+
+/// Every YAML file hapl would write must read back: a bug in an edit is a refusal here, never a
+/// broken file in the user's repo.
+fn check_writes(writes: &BTreeMap<String, String>) -> Result<(), PlanError> {
+    for (path, text) in writes {
+        if path.ends_with(".yaml") || path.ends_with(".yml") {
+            if let Err(e) = yaml::parse(text) {
+                return Err(PlanError::Refused(format!(
+                    "hapl would write `{path}` so that it does not parse (line {}: {}); nothing was planned. This is a bug in hapl: please report it with the file",
+                    e.line, e.message
+                )));
+            }
+        }
+    }
+    Ok(())
 }
 
 /// Kinds whose deletion or replacement loses data.
@@ -904,6 +909,23 @@ fn diff(path: &str, before: Option<&str>, after: Option<&str>) -> FileDiff {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_write_that_does_not_parse_refuses_the_plan() {
+        let mut writes = BTreeMap::new();
+        writes.insert("a.yaml".to_owned(), "a: 1\n".to_owned());
+        writes.insert("notes.txt".to_owned(), "a: [\n".to_owned());
+        assert!(check_writes(&writes).is_ok());
+        writes.insert("b/c.yml".to_owned(), "a: 1\nb: [x\n".to_owned());
+        let Err(PlanError::Refused(why)) = check_writes(&writes) else {
+            panic!("a broken write was let through");
+        };
+        assert!(
+            why.starts_with("hapl would write `b/c.yml` so that it does not parse (line"),
+            "{why}"
+        );
+        assert!(why.contains("nothing was planned"), "{why}");
+    }
 
     #[test]
     fn a_text_the_lean_read_dropped_is_read_again_only_as_it_was() {

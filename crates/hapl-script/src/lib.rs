@@ -2,6 +2,7 @@
 //! library and its resolver chain, origins, and script errors as diagnostics.
 
 pub mod api;
+pub mod docs;
 pub mod engine;
 pub mod error;
 pub mod resolver;

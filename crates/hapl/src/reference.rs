@@ -28,6 +28,7 @@ pub fn pages(cli: clap::Command) -> Result<BTreeMap<String, String>, String> {
         pages.insert(format!("stdlib/{name}.md"), page);
     }
     pages.insert("stdlib.md".to_owned(), index);
+    pages.insert("script.md".to_owned(), script_page());
     pages.insert("rules.md".to_owned(), rules_page());
     pages.insert("cli.md".to_owned(), cli_page(cli));
     Ok(pages)
@@ -105,6 +106,31 @@ fn module_page(name: &str, text: &str) -> Result<(String, String), String> {
         );
     }
     Ok((summary, page))
+}
+
+/// The functions hapl adds to Rhai (`hapl_script::docs`), by section.
+fn script_page() -> String {
+    use hapl_script::docs::{FUNCTIONS, SECTIONS};
+    let mut page = String::from(
+        "# Script API\n\n\
+         Generated from `crates/hapl-script/src/docs.rs` by `hapl reference`; do not edit. A\n\
+         platform script is [Rhai](https://rhai.rs/book/) with these functions added, in a\n\
+         sandbox: no `eval`, no file or network access, modules imported by name (the project's\n\
+         `lib/`, then the [standard library](stdlib.md)), and limits on time, depth and size.\n",
+    );
+    for (section, intro) in SECTIONS {
+        let _ = write!(page, "\n## {section}\n\n{intro}\n");
+        for f in FUNCTIONS.iter().filter(|f| f.section == *section) {
+            let _ = write!(
+                page,
+                "\n### `{}`\n\n```rhai,ignore\n{}\n```\n\n{}\n",
+                f.name.trim_start_matches("get$"),
+                f.usage.join("\n"),
+                f.doc
+            );
+        }
+    }
+    page
 }
 
 fn rules_page() -> String {
