@@ -455,10 +455,11 @@ def targets(by, med, ns):
         if a and b:
             g = (statistics.median(b["times"]) / b["docs"]) / (statistics.median(a["times"]) / a["docs"])
             lines.append(f"`{name}` linear growth (µs/doc at {big[-1]} within 1.5× of N=100): {g:.2f}× → {verdict(g <= 1.5)}")
-    c = by.get(("hapl render", "N=5000"))
-    if c and c.get("rss_kb"):
-        mib = statistics.median(c["rss_kb"]) / 1024
-        lines.append(f"`hapl render` peak memory at N=5000 under 150 MiB: {mib:.0f} MiB → {verdict(mib < 150)}")
+    for name in ["hapl render", "hapl check", "hapl plan (no change)", "hapl plan (one change)"]:
+        c = by.get((name, "N=5000"))
+        if c and c.get("rss_kb"):
+            mib = statistics.median(c["rss_kb"]) / 1024
+            lines.append(f"`{name}` peak memory at N=5000 under 150 MiB: {mib:.0f} MiB → {verdict(mib < 150)}")
     return lines
 
 
