@@ -112,6 +112,11 @@ struct Record<'t> {
     line: usize,
 }
 
+/// YAML's null written as a plain scalar (`~`, `null`, nothing).
+fn is_null(value: &str, style: ScalarStyle) -> bool {
+    style == ScalarStyle::Plain && matches!(value, "" | "~" | "null" | "Null" | "NULL")
+}
+
 fn err(line: usize, message: impl std::fmt::Display) -> String {
     format!("{OWNED_PATH}:{line}: {message}")
 }
@@ -142,10 +147,8 @@ impl<'t> Record<'t> {
                 if anchor != 0 {
                     return Err(err(self.line, "anchors are not used in the record"));
                 }
-                let null = style == ScalarStyle::Plain
-                    && matches!(value.as_ref(), "" | "~" | "null" | "Null" | "NULL");
                 // A copy of exactly its length: the parser's string has room to spare.
-                Ok((!null).then(|| String::from(value.as_ref())))
+                Ok((!is_null(&value, style)).then(|| String::from(value.as_ref())))
             }
             Event::Alias(_) => Err(err(self.line, "aliases are not used in the record")),
             _ => Err(err(self.line, format!("`{what}` must be a plain value"))),
@@ -168,22 +171,20 @@ impl<'t> Record<'t> {
                 Event::Scalar(key, ..) => key.into_owned(),
                 _ => return Err(err(self.line, "keys of the record are plain words")),
             };
-            let again = match key.as_str() {
-                "version" => version.is_some(),
-                "objects" => std::mem::replace(&mut listed, true),
-                _ => false,
-            };
-            if again {
-                return Err(err(self.line, format!("duplicate field `{key}`")));
-            }
+            let duplicate = || err(self.line, format!("duplicate field `{key}`"));
             match key.as_str() {
+                "version" if version.is_some() => return Err(duplicate()),
+                "objects" if listed => return Err(duplicate()),
                 "version" => {
                     let v = self.scalar("version")?.unwrap_or_default();
                     version = Some(v.parse::<u32>().map_err(|_| {
                         err(self.line, format!("`version` must be a number, not `{v}`"))
                     })?);
                 }
-                "objects" => self.objects(&mut entry)?,
+                "objects" => {
+                    listed = true;
+                    self.objects(&mut entry)?;
+                }
                 other => {
                     return Err(err(
                         self.line,
@@ -212,9 +213,7 @@ impl<'t> Record<'t> {
         match self.next()? {
             Event::SequenceStart(..) => {}
             // `objects:` with nothing after it.
-            Event::Scalar(v, ScalarStyle::Plain, ..) if v.is_empty() || v == "~" || v == "null" => {
-                return Ok(());
-            }
+            Event::Scalar(v, style, ..) if is_null(&v, style) => return Ok(()),
             _ => return Err(err(self.line, "`objects` must be a list")),
         }
         loop {

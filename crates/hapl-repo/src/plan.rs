@@ -163,7 +163,8 @@ struct Record {
 
 impl Record {
     fn set(&mut self, id: &Identity, file: &str, phase: Option<u8>) {
-        if self.owned.objects.get(id) != Some(&(file.to_owned(), phase)) {
+        let same = |(f, p): &(String, Option<u8>)| f == file && *p == phase;
+        if !self.owned.objects.get(id).is_some_and(same) {
             self.owned
                 .objects
                 .insert(id.clone(), (file.to_owned(), phase));
